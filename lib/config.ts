@@ -1,0 +1,46 @@
+import { DEFAULT_PRUNE_SCAN_LIMIT, DEFAULT_TTL_SECONDS } from './dynamo-session-store.js';
+
+export interface ServiceConfig {
+  tableName: string;
+  ttlSeconds: number;
+  pruneScanLimit: number;
+  /** DynamoDB Local, for local use; unset in AWS. */
+  dynamodbEndpoint: string | undefined;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** A setting is missing or malformed; the message names the variable so the fix is obvious. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const present = (env: Environment, name: string): string | undefined => {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+};
+
+function integer(env: Environment, name: string, fallback: number, min: number): number {
+  const raw = present(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || !Number.isSafeInteger(Number(raw))) {
+    throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+/** Parses and validates the service's environment once, failing fast on the first bad variable. */
+export function loadConfig(env: Environment): ServiceConfig {
+  const tableName = present(env, 'TABLE_NAME');
+  if (tableName === undefined) throw new ConfigError('TABLE_NAME is required: the name of the sessions table');
+  const endpoint = present(env, 'DYNAMODB_ENDPOINT');
+  if (endpoint !== undefined && !URL.canParse(endpoint)) {
+    throw new ConfigError(`DYNAMODB_ENDPOINT must be a URL such as http://127.0.0.1:8000, got "${endpoint}"`);
+  }
+  return {
+    tableName,
+    ttlSeconds: integer(env, 'SESSION_TTL_SECONDS', DEFAULT_TTL_SECONDS, 1),
+    pruneScanLimit: integer(env, 'PRUNE_SCAN_LIMIT', DEFAULT_PRUNE_SCAN_LIMIT, 0),
+    dynamodbEndpoint: endpoint,
+  };
+}

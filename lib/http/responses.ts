@@ -1,0 +1,33 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
+export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+
+/** Seconds a caller should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+// Session state must never be served from a cache: it changes with every check and destroy.
+const BASE_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({
+  statusCode,
+  headers: { ...BASE_HEADERS, ...headers },
+  body: JSON.stringify(body),
+});
+
+export const noContent = (): HttpResponse => ({ statusCode: 204, headers: { 'cache-control': 'no-store' } });
+
+/** Every error has this shape: a machine code to branch on and a sentence for people. */
+export const errorResponse = (statusCode: number, error: string, message: string, headers: Record<string, string> = {}): HttpResponse =>
+  json(statusCode, { error, message }, headers);
+
+export const invalidSessionId = (): HttpResponse =>
+  errorResponse(400, 'invalid_session_id', 'The session id is not one this service issues.');
+
+export const storeUnavailable = (): HttpResponse =>
+  errorResponse(503, 'store_unavailable', 'The session store is temporarily unavailable; retry shortly.', {
+    'retry-after': String(RETRY_AFTER_SECONDS),
+  });
+
+export const internalError = (): HttpResponse => errorResponse(500, 'internal_error', 'Unexpected error.');
+
+export const isoTime = (epochSeconds: number): string => new Date(epochSeconds * 1000).toISOString();

@@ -1,0 +1,31 @@
+import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, UpdateTimeToLiveCommand, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createTableInput, sessionTable } from '../table-schema.js';
+
+export interface EnsureTableOptions {
+  /**
+   * Turn DynamoDB TTL on, as the stack does. Tests that need expired items to linger turn it off:
+   * DynamoDB Local really deletes expired items about 10 s after they expire.
+   */
+  ttl?: boolean;
+}
+
+/** Creates the sessions table (same schema as the stack) unless it exists. Returns true if it created it. */
+export async function ensureSessionTable(client: DynamoDBClient, tableName: string, options: EnsureTableOptions = {}): Promise<boolean> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return false;
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
+  await client.send(new CreateTableCommand(createTableInput(tableName)));
+  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+  if (options.ttl ?? true) {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: sessionTable.expiryAttribute, Enabled: true },
+      }),
+    );
+  }
+  return true;
+}
