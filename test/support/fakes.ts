@@ -1,0 +1,76 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Logger } from '../../lib/logger.js';
+
+/** A clock tests move by hand. Starts at the real time so items look like real ones. */
+export class ManualClock {
+  private ms: number;
+
+  constructor(startMs = Date.now()) {
+    this.ms = startMs;
+  }
+
+  readonly now = (): number => this.ms;
+
+  get seconds(): number {
+    return Math.floor(this.ms / 1000);
+  }
+
+  advance(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+}
+
+export interface LogLine {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  attributes: Record<string, unknown>;
+}
+
+/** Keeps what was logged, so tests can assert on it. */
+export class CapturingLogger implements Logger {
+  readonly lines: LogLine[] = [];
+  info(message: string, attributes: Record<string, unknown>): void {
+    this.lines.push({ level: 'info', message, attributes });
+  }
+  warn(message: string, attributes: Record<string, unknown>): void {
+    this.lines.push({ level: 'warn', message, attributes });
+  }
+  error(message: string, attributes: Record<string, unknown>): void {
+    this.lines.push({ level: 'error', message, attributes });
+  }
+}
+
+/**
+ * Fault injection: makes the client fail the named command with the given AWS error, on every
+ * attempt (the hook sits inside the SDK's retry loop, so retryable errors are retried first).
+ */
+export function injectAwsError(client: DynamoDBClient, commandName: string, makeError: () => Error): { attempts: () => number } {
+  let attempts = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== commandName) return next(args);
+      attempts++;
+      throw makeError();
+    },
+    { step: 'deserialize', name: `inject-${commandName}`, override: true },
+  );
+  return { attempts: () => attempts };
+}
+
+/**
+ * Runs `between` after the named command succeeds and before its result reaches the caller: a way
+ * to land a real concurrent write in the window between a read and the write that follows it.
+ */
+export function afterCommand(client: DynamoDBClient, commandName: string, between: () => Promise<void>): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === commandName) await between();
+      return result;
+    },
+    { step: 'initialize', name: `after-${commandName}`, override: true },
+  );
+}
+
+/** A port nothing listens on: a client pointed here fails like an unreachable DynamoDB. */
+export const DEAD_ENDPOINT = 'http://127.0.0.1:9';
