@@ -11,7 +11,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from '../lib/local/dynamodb-lo
 import { ensureSessionTable } from '../lib/local/ensure-table.js';
 import { importHandlers } from '../lib/local/handlers.js';
 
-const DATA_DIR = join(import.meta.dirname, '..', '.data', 'dynamodb');
+const DATA_DIR = process.env.MCP_SESSIONS_DATA_DIR || join(import.meta.dirname, '..', '.data', 'dynamodb');
 
 async function main(): Promise<void> {
   process.env.TABLE_NAME ||= 'mcp-sessions';
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
 
   let dynamo: DynamoDbLocal | undefined;
   if (!process.env.DYNAMODB_ENDPOINT) {
-    dynamo = await startDynamoDbLocal({ dbPath: DATA_DIR, port: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined });
+    dynamo = await startDynamoDbLocal({ dbPath: DATA_DIR });
     process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
     console.log(`DynamoDB Local ${dynamo.endpoint} (data in ${DATA_DIR})`);
   }
