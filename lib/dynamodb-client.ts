@@ -30,8 +30,9 @@ export function createDynamoClient(options: DynamoClientOptions = {}): DynamoDBC
     requestHandler: new NodeHttpHandler({
       connectionTimeout: options.connectionTimeoutMs ?? 1000,
       requestTimeout: options.requestTimeoutMs ?? 2000,
-      httpAgent: new Agent({ keepAlive: true }),
-      httpsAgent: new HttpsAgent({ keepAlive: true }),
+      // Reused connections skip the TLS handshake; 50 sockets is the SDK's own default cap.
+      httpAgent: new Agent({ keepAlive: true, maxSockets: 50 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 50 }),
     }),
   });
 }
