@@ -1,19 +1,19 @@
 import { withErrorResponses, type HttpHandler } from '../lib/http/handler.js';
-import { invalidSessionId, isoTime, json } from '../lib/http/responses.js';
+import { isoTime, json } from '../lib/http/responses.js';
+import { sessionRequest } from '../lib/http/session-input.js';
 import type { Logger } from '../lib/logger.js';
 import { createRuntime } from '../lib/runtime.js';
-import { isSessionId } from '../lib/session-id.js';
 import type { SessionStore } from '../lib/session-store.js';
 
 /** GET /sessions/{sessionId}: 200 while active (sliding the expiry when due), 404 otherwise. */
 export const createCheckHandler = (store: SessionStore, logger: Logger): HttpHandler =>
   withErrorResponses(logger, async (event) => {
-    const sessionId = event.pathParameters?.sessionId;
-    if (!isSessionId(sessionId)) return invalidSessionId();
-    const status = await store.check(sessionId);
-    return status.active
-      ? json(200, { sessionId, active: true, expiresAt: isoTime(status.expiresAt) })
-      : json(404, { active: false });
+    const input = sessionRequest(event);
+    if (!input.ok) return input.response;
+    const { sessionId, owner } = input.value;
+    const status = await store.check(sessionId, { owner });
+    if (!status.active) return json(404, { active: false });
+    return json(200, { sessionId, active: true, expiresAt: isoTime(status.expiresAt), ...(status.metadata ? { metadata: status.metadata } : {}) });
   });
 
 const runtime = createRuntime(process.env);

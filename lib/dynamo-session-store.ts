@@ -6,7 +6,7 @@ import { StoreUnavailableError, errorName } from './errors.js';
 import { ExpiredSessionSweeper, type SweepResult } from './expired-session-sweeper.js';
 import type { Logger } from './logger.js';
 import { isSessionId, newSessionId, sessionTag } from './session-id.js';
-import type { SessionStatus, SessionStore, StartedSession } from './session-store.js';
+import { validateStartOptions, type OwnerOption, type SessionStatus, type SessionStore, type StartOptions, type StartedSession } from './session-store.js';
 import { sessionTable } from './table-schema.js';
 
 export const DEFAULT_TTL_SECONDS = 3600;
@@ -28,6 +28,8 @@ interface SessionItem {
   sessionId: string;
   expiresAt: number;
   createdAt: number;
+  owner?: string;
+  metadata?: string;
 }
 
 const NAMES = { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute };
@@ -51,34 +53,52 @@ export class DynamoSessionStore implements SessionStore {
     });
   }
 
-  async start(): Promise<StartedSession> {
+  async start(options: StartOptions = {}): Promise<StartedSession> {
+    validateStartOptions(options);
     const now = epochSeconds(this.options.clock);
+    const fields = {
+      ...(options.owner !== undefined ? { owner: options.owner } : {}),
+      ...(options.metadata !== undefined ? { metadata: JSON.stringify(options.metadata) } : {}),
+    };
     // The sweep runs beside the put, never before it: it can slow a start by one page at most.
-    const [session, sweep] = await Promise.all([this.putNewSession(now), this.sweeper.sweepPage(now)]);
+    const [session, sweep] = await Promise.all([this.putNewSession(now, fields), this.sweeper.sweepPage(now)]);
     this.lastSweep = sweep;
     return session;
   }
 
-  async check(sessionId: string): Promise<SessionStatus> {
+  async check(sessionId: string, options: OwnerOption = {}): Promise<SessionStatus> {
     if (!isSessionId(sessionId)) return { active: false };
     const now = epochSeconds(this.options.clock);
     const item = await this.read(sessionId);
-    if (!item || item.expiresAt <= now) return { active: false };
-    if (item.expiresAt - now >= this.ttlSeconds / 2) return { active: true, expiresAt: item.expiresAt };
-    return this.slide(sessionId, item, now);
+    // Someone else's session reads exactly like a missing one: no oracle for stolen ids.
+    if (!item || item.expiresAt <= now || item.owner !== options.owner) return { active: false };
+    const expiresAt = item.expiresAt - now >= this.ttlSeconds / 2 ? item.expiresAt : await this.slide(sessionId, item, now);
+    if (expiresAt === undefined) return { active: false };
+    return { active: true, expiresAt, ...(item.metadata !== undefined ? { metadata: JSON.parse(item.metadata) as Record<string, unknown> } : {}) };
   }
 
-  async destroy(sessionId: string): Promise<void> {
+  async destroy(sessionId: string, options: OwnerOption = {}): Promise<void> {
     if (!isSessionId(sessionId)) return;
     try {
-      await this.options.client.send(new DeleteCommand({ TableName: this.options.tableName, Key: { [sessionTable.partitionKey]: sessionId } }));
+      await this.options.client.send(
+        new DeleteCommand({
+          TableName: this.options.tableName,
+          Key: { [sessionTable.partitionKey]: sessionId },
+          // Only the owner may end an owned session; anyone else's destroy is a silent no-op.
+          ...(options.owner !== undefined
+            ? { ConditionExpression: '#owner = :owner', ExpressionAttributeValues: { ':owner': options.owner } }
+            : { ConditionExpression: 'attribute_not_exists(#owner)' }),
+          ExpressionAttributeNames: { '#owner': sessionTable.ownerAttribute },
+        }),
+      );
     } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
       throw new StoreUnavailableError('destroy', { cause: error });
     }
   }
 
-  private async putNewSession(now: number, attemptsLeft = 2): Promise<StartedSession> {
-    const item: SessionItem = { sessionId: this.generateId(), createdAt: now, expiresAt: now + this.ttlSeconds };
+  private async putNewSession(now: number, fields: Pick<SessionItem, 'owner' | 'metadata'>, attemptsLeft = 2): Promise<StartedSession> {
+    const item: SessionItem = { sessionId: this.generateId(), createdAt: now, expiresAt: now + this.ttlSeconds, ...fields };
     try {
       await this.options.client.send(
         new PutCommand({
@@ -93,7 +113,7 @@ export class DynamoSessionStore implements SessionStore {
       // A collision of 122 random bits means a broken generator; one fresh try, then give up loudly.
       if (error instanceof ConditionalCheckFailedException && attemptsLeft > 1) {
         this.options.logger.error('session id collision on start', { session: sessionTag(item.sessionId) });
-        return this.putNewSession(now, attemptsLeft - 1);
+        return this.putNewSession(now, fields, attemptsLeft - 1);
       }
       throw new StoreUnavailableError('start', { cause: error });
     }
@@ -114,9 +134,10 @@ export class DynamoSessionStore implements SessionStore {
    * Moves expiry to now + TTL in one conditional write. The condition makes the write refuse to
    * recreate a destroyed session (UpdateItem would otherwise upsert), to revive an expired one, and
    * to move expiry backwards past a concurrent slide. When it refuses, the old item returned with
-   * the failure tells "someone else slid it" from "gone" without a second read.
+   * the failure tells "someone else slid it" from "gone" without a second read. Returns the expiry
+   * now in force, or undefined when the session is gone.
    */
-  private async slide(sessionId: string, current: SessionItem, now: number): Promise<SessionStatus> {
+  private async slide(sessionId: string, current: SessionItem, now: number): Promise<number | undefined> {
     const slidTo = now + this.ttlSeconds;
     try {
       await this.options.client.send(
@@ -130,15 +151,15 @@ export class DynamoSessionStore implements SessionStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { active: true, expiresAt: slidTo };
+      return slidTo;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         const old = error.Item ? (unmarshall(error.Item) as Partial<SessionItem>) : undefined;
-        return typeof old?.expiresAt === 'number' && old.expiresAt > now ? { active: true, expiresAt: old.expiresAt } : { active: false };
+        return typeof old?.expiresAt === 'number' && old.expiresAt > now ? old.expiresAt : undefined;
       }
       // The read just proved the session live; a failed slide only means the next check retries it.
       this.options.logger.warn('expiry slide failed; session still active', { session: sessionTag(sessionId), error: errorName(error) });
-      return { active: true, expiresAt: current.expiresAt };
+      return current.expiresAt;
     }
   }
 }

@@ -1,11 +1,33 @@
-/** What every session store offers: the DynamoDB one here, and any stand-in with the same contract. */
+/** A small JSON object stored with a session (for MCP: the initialize params). */
+export type SessionMetadata = Record<string, unknown>;
+
+export interface StartOptions {
+  /** The authenticated principal the front end saw; later checks and destroys must present the same. */
+  owner?: string;
+  /** Stored once with the session, returned by every check, never changed. */
+  metadata?: SessionMetadata;
+}
+
+export interface OwnerOption {
+  /** The caller's principal; must equal the owner the session was started with (or both absent). */
+  owner?: string;
+}
+
+/**
+ * What every session store offers: the DynamoDB store in-process, and SessionClient over the HTTP
+ * API. Both throw on failure rather than report a session inactive, so an outage is never mistaken
+ * for an ended session.
+ */
 export interface SessionStore {
-  /** Mints and stores a new session. Throws StoreUnavailableError if it could not be stored. */
-  start(): Promise<StartedSession>;
-  /** Active or not, sliding the expiry when it is past half its TTL. Malformed ids are inactive. */
-  check(sessionId: string): Promise<SessionStatus>;
-  /** Ends the session; ending an unknown one is not an error. */
-  destroy(sessionId: string): Promise<void>;
+  /** Mints and stores a new session. Throws if it could not be stored. */
+  start(options?: StartOptions): Promise<StartedSession>;
+  /**
+   * Active or not, sliding the expiry when it is past half its TTL. Malformed ids, and ids presented
+   * with the wrong owner, are inactive - indistinguishable from unknown ones.
+   */
+  check(sessionId: string, options?: OwnerOption): Promise<SessionStatus>;
+  /** Ends the session; ending an unknown, or someone else's, session is a silent no-op. */
+  destroy(sessionId: string, options?: OwnerOption): Promise<void>;
 }
 
 export interface StartedSession {
@@ -14,4 +36,49 @@ export interface StartedSession {
   expiresAt: number;
 }
 
-export type SessionStatus = { active: true; expiresAt: number } | { active: false };
+export interface ActiveSession {
+  active: true;
+  /** Epoch seconds, after any slide. */
+  expiresAt: number;
+  metadata?: SessionMetadata;
+}
+
+export type SessionStatus = ActiveSession | { active: false };
+
+/** Limits on what start accepts, shared by the library, the handlers and the client. */
+export const OWNER_MAX_LENGTH = 256;
+export const METADATA_MAX_BYTES = 8 * 1024;
+
+/** Owners travel in an HTTP header, so they are printable ASCII. */
+const OWNER_PATTERN = /^[\x20-\x7e]+$/;
+
+export type StartInputProblem = 'invalid_owner' | 'invalid_metadata' | 'metadata_too_large';
+
+/** Rejected start input; `problem` is a stable machine code. */
+export class InvalidStartInputError extends Error {
+  override readonly name = 'InvalidStartInputError';
+  constructor(
+    readonly problem: StartInputProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const isOwner = (value: unknown): value is string =>
+  typeof value === 'string' && value.length <= OWNER_MAX_LENGTH && OWNER_PATTERN.test(value);
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Checks start input, throwing InvalidStartInputError on the first problem. */
+export function validateStartOptions(options: StartOptions): void {
+  if (options.owner !== undefined && !isOwner(options.owner)) {
+    throw new InvalidStartInputError('invalid_owner', `owner must be 1-${OWNER_MAX_LENGTH} printable ASCII characters`);
+  }
+  if (options.metadata === undefined) return;
+  if (!isPlainObject(options.metadata)) throw new InvalidStartInputError('invalid_metadata', 'metadata must be a JSON object');
+  if (Buffer.byteLength(JSON.stringify(options.metadata)) > METADATA_MAX_BYTES) {
+    throw new InvalidStartInputError('metadata_too_large', `metadata must serialize to at most ${METADATA_MAX_BYTES} bytes`);
+  }
+}

@@ -9,6 +9,10 @@ export const sessionTable = {
   /** Epoch seconds; the table's TTL attribute. */
   expiryAttribute: 'expiresAt',
   createdAttribute: 'createdAt',
+  /** The principal the session is bound to, when started with one. */
+  ownerAttribute: 'owner',
+  /** JSON text, not a map: it round-trips exactly and its size is what start measured. */
+  metadataAttribute: 'metadata',
 } as const;
 
 /** CreateTable input matching the stack's table: string partition key only, on-demand billing. */

@@ -144,6 +144,43 @@ describe('DELETE /sessions/{sessionId}', () => {
   });
 });
 
+describe('owner and metadata over HTTP', () => {
+  const owned = async (body: unknown): Promise<string> => {
+    const response = await api.start(apiEvent('start', { body: JSON.stringify(body) }));
+    expect(response.statusCode).toBe(201);
+    return (bodyOf(response) as { sessionId: string }).sessionId;
+  };
+
+  it('POST stores owner and metadata; GET with the owner header returns the metadata', async () => {
+    const metadata = { protocolVersion: '2025-11-25', clientInfo: { name: 'c', version: '1' }, capabilities: {} };
+    const sessionId = await owned({ owner: 'alice', metadata });
+    const response = await api.check(apiEvent('check', { sessionId, headers: { 'x-session-owner': 'alice' } }));
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toMatchObject({ sessionId, active: true, metadata });
+  });
+
+  it('a different or missing owner gets exactly the unknown-session answer, and cannot destroy', async () => {
+    const sessionId = await owned({ owner: 'alice' });
+    const unknown = await api.check(apiEvent('check', { sessionId: crypto.randomUUID(), headers: { 'x-session-owner': 'mallory' } }));
+    for (const headers of [{ 'x-session-owner': 'mallory' }, {}] as Record<string, string>[]) {
+      const response = await api.check(apiEvent('check', { sessionId, headers }));
+      expect(response).toEqual(unknown);
+      expect((await api.destroy(apiEvent('destroy', { sessionId, headers }))).statusCode).toBe(204);
+    }
+    expect((await api.check(apiEvent('check', { sessionId, headers: { 'x-session-owner': 'alice' } }))).statusCode).toBe(200);
+  });
+
+  it('413 metadata_too_large over 8 KB, 413 payload_too_large over 16 KB, 400 for a bad owner', async () => {
+    api.fixture.requests.reset();
+    expectJsonError(await api.start(apiEvent('start', { body: JSON.stringify({ metadata: { b: 'x'.repeat(9000) } }) })), 413, 'metadata_too_large');
+    expectJsonError(await api.start(apiEvent('start', { body: JSON.stringify({ metadata: { b: 'x'.repeat(20_000) } }) })), 413, 'payload_too_large');
+    expectJsonError(await api.start(apiEvent('start', { body: JSON.stringify({ owner: 42 }) })), 400, 'invalid_owner');
+    expectJsonError(await api.start(apiEvent('start', { body: JSON.stringify({ metadata: 'text' }) })), 400, 'invalid_metadata');
+    expectJsonError(await api.check(apiEvent('check', { sessionId: crypto.randomUUID(), headers: { 'x-session-owner': 'é' } })), 400, 'invalid_owner');
+    expect(api.fixture.requests.total).toBe(0);
+  });
+});
+
 describe('the store failing', () => {
   const leaks = (response: HttpResponse, tableName: string) =>
     [tableName, 'ECONNREFUSED', 'Throttling', 'Exception', 'stack', 'dynamodb', '127.0.0.1'].filter((s) => (response.body ?? '').includes(s));

@@ -214,3 +214,59 @@ describe('a session is a plain item', () => {
     expect(await store.check(sessionId)).toMatchObject({ active: true });
   });
 });
+
+describe('owner binding and metadata', () => {
+  const initializeParams = { protocolVersion: '2025-06-18', clientInfo: { name: 'inspector', version: '1.0' }, capabilities: { sampling: {} } };
+
+  it('check returns the metadata stored at start, unchanged by slides', async () => {
+    const { store, clock } = storeOn(table, { pruneScanLimit: 0 });
+    const { sessionId } = await store.start({ owner: 'user-a', metadata: initializeParams });
+    expect(await store.check(sessionId, { owner: 'user-a' })).toMatchObject({ active: true, metadata: initializeParams });
+    clock.advance(TTL - 1);
+    expect(await store.check(sessionId, { owner: 'user-a' })).toEqual({ active: true, expiresAt: clock.seconds + TTL, metadata: initializeParams });
+  });
+
+  it('another owner, or none, sees an owned session as unknown, cannot slide it, and cannot destroy it', async () => {
+    const { store, clock, requests } = storeOn(table, { pruneScanLimit: 0 });
+    const { sessionId, expiresAt } = await store.start({ owner: 'user-a' });
+    clock.advance(TTL - 10);
+    requests.reset();
+    expect(await store.check(sessionId, { owner: 'user-b' })).toEqual({ active: false });
+    expect(await store.check(sessionId)).toEqual({ active: false });
+    expect(requests.byCommand).toEqual({ GetItemCommand: 2 });
+    await store.destroy(sessionId, { owner: 'user-b' });
+    await store.destroy(sessionId);
+    expect(await readItem(table, sessionId)).toMatchObject({ owner: 'user-a', expiresAt });
+    await store.destroy(sessionId, { owner: 'user-a' });
+    expect(await readItem(table, sessionId)).toBeUndefined();
+  });
+
+  it('a session started without an owner behaves as before; presenting an owner does not match it', async () => {
+    const { store } = storeOn(table, { pruneScanLimit: 0 });
+    const { sessionId } = await store.start();
+    expect(await store.check(sessionId)).toMatchObject({ active: true });
+    expect(await store.check(sessionId, { owner: 'someone' })).toEqual({ active: false });
+    await store.destroy(sessionId, { owner: 'someone' });
+    expect(await store.check(sessionId)).toMatchObject({ active: true });
+  });
+
+  it.each([
+    [{ owner: '' }, 'invalid_owner'],
+    [{ owner: 'x'.repeat(257) }, 'invalid_owner'],
+    [{ owner: 'naïve' }, 'invalid_owner'],
+    [{ metadata: [] as unknown as Record<string, unknown> }, 'invalid_metadata'],
+    [{ metadata: { blob: 'x'.repeat(8 * 1024) } }, 'metadata_too_large'],
+  ])('rejects %j before any DynamoDB call', async (options, problem) => {
+    const { store, requests } = storeOn(table);
+    await expect(store.start(options)).rejects.toMatchObject({ name: 'InvalidStartInputError', problem });
+    expect(requests.total).toBe(0);
+  });
+
+  it('accepts metadata of exactly 8 KB serialized', async () => {
+    const metadata = { blob: 'x'.repeat(8 * 1024 - '{"blob":""}'.length) };
+    expect(Buffer.byteLength(JSON.stringify(metadata))).toBe(8 * 1024);
+    const { store } = storeOn(table, { pruneScanLimit: 0 });
+    const { sessionId } = await store.start({ metadata });
+    expect(await store.check(sessionId)).toMatchObject({ active: true, metadata });
+  });
+});
