@@ -1,5 +1,4 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { freePort } from '../lib/local/dynamodb-local.js';
 import { importHandlers } from '../lib/local/handlers.js';
 import { routeKey, routes } from '../lib/routes.js';
 import { createTestTable, endpoint } from './support/dynamo.js';
+import { launchTs, type Launched } from './support/processes.js';
 
 describe('local HTTP API over the real handler modules', () => {
   let api: LocalApi;
@@ -108,26 +108,8 @@ describe('npm start', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'mcp-sessions-data-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  async function launch(port: number): Promise<{ child: ChildProcessWithoutNullStreams; output: () => string }> {
-    const child = spawn(join('node_modules', '.bin', 'tsx'), ['scripts/start-local.ts'], {
-      env: { ...process.env, PORT: String(port), MCP_SESSIONS_DATA_DIR: dataDir, TABLE_NAME: 'mcp-sessions', DYNAMODB_ENDPOINT: '' },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 45_000;
-    while (!output.includes('listening on')) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return { child, output: () => output };
-  }
-
-  async function interrupt(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGINT');
-    return exited;
-  }
+  const launch = (port: number): Promise<Launched> =>
+    launchTs('scripts/start-local.ts', { PORT: String(port), MCP_SESSIONS_DATA_DIR: dataDir, TABLE_NAME: 'mcp-sessions', DYNAMODB_ENDPOINT: '' }, /listening on/);
 
   it('keeps sessions on disk across a restart, and Ctrl-C stops the server and DynamoDB Local', async () => {
     const port = await freePort();
@@ -137,7 +119,7 @@ describe('npm start', () => {
     expect(dynamoUrl).toBeDefined();
     const created = await fetch(`http://127.0.0.1:${port}/sessions`, { method: 'POST' });
     const { sessionId } = (await created.json()) as { sessionId: string };
-    expect(await interrupt(first.child)).toBe(0);
+    expect(await first.stop('SIGINT')).toBe(0);
     await expect(fetch(`http://127.0.0.1:${port}/sessions/${sessionId}`)).rejects.toThrow();
     await expect(fetch(String(dynamoUrl))).rejects.toThrow();
 
@@ -148,7 +130,7 @@ describe('npm start', () => {
       expect(checked.status).toBe(200);
       expect(await checked.json()).toMatchObject({ sessionId, active: true });
     } finally {
-      expect(await interrupt(second.child)).toBe(0);
+      expect(await second.stop('SIGINT')).toBe(0);
     }
   });
 });

@@ -1,0 +1,45 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { z } from 'zod';
+import { sessionGate, type GateSession } from '../../lib/mcp/session-gate.js';
+import type { SessionStore } from '../../lib/session-store.js';
+
+export interface ExampleOptions {
+  store: SessionStore;
+  /** Shown by the `session_info` tool, to tell instances apart. */
+  instance: string;
+  ownerOf?: (request: Request) => string | undefined;
+}
+
+/** The MCP server for one request: stateless, everything it knows of the session comes from the gate. */
+function buildServer(session: GateSession | undefined, instance: string): McpServer {
+  const server = new McpServer({ name: 'mcp-sessions-example', version: '1.0.0' });
+  server.registerTool(
+    'echo',
+    { description: 'Echoes the text back', inputSchema: { text: z.string() } },
+    async ({ text }) => ({ content: [{ type: 'text', text }] }),
+  );
+  server.registerTool('session_info', { description: 'Reports which client this session belongs to, from its stored metadata' }, async () => {
+    const clientInfo = session?.metadata?.clientInfo as { name?: string; version?: string } | undefined;
+    const info = {
+      instance,
+      client: clientInfo?.name ?? null,
+      clientVersion: clientInfo?.version ?? null,
+      protocolVersion: session?.metadata?.protocolVersion ?? null,
+    };
+    return { content: [{ type: 'text', text: JSON.stringify(info) }], structuredContent: info };
+  });
+  return server;
+}
+
+/** The whole example as a Web handler: the session gate in front of the SDK's stateless transport. */
+export function exampleMcpHandler(options: ExampleOptions): (request: Request) => Promise<Response> {
+  return sessionGate({ store: options.store, ownerOf: options.ownerOf }, async (request, session) => {
+    // Stateless instances keep no stream open to push from later: no standalone SSE stream (spec: MAY 405).
+    if (request.method === 'GET') return new Response(null, { status: 405, headers: { allow: 'POST, DELETE' } });
+    const server = buildServer(session, options.instance);
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    await server.connect(transport);
+    return transport.handleRequest(request);
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * `npm run example`: an MCP server on http://127.0.0.1:${PORT:-3001}/mcp whose sessions live in the
+ * session service from `npm start` (MCP_SESSIONS_URL, default http://127.0.0.1:3000). Restart it, or
+ * run several with different PORTs: clients keep their sessions.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toNodeListener } from '../../lib/mcp/node-adapter.js';
+import { SessionClient } from '../../lib/session-client.js';
+import { exampleMcpHandler } from './app.js';
+
+const sessionsUrl = new URL(process.env.MCP_SESSIONS_URL || 'http://127.0.0.1:3000');
+const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(sessionsUrl.hostname);
+const store = new SessionClient({
+  baseUrl: sessionsUrl.href,
+  // The local server does not check signatures; the deployed API requires SigV4.
+  signing: loopback ? { kind: 'none' } : { kind: 'sigv4' },
+});
+const instance = process.env.INSTANCE || `example-${process.pid}`;
+
+const mcp = exampleMcpHandler({
+  store,
+  instance,
+  // Demo only: take the user from a header. A real server uses the principal its auth established.
+  ownerOf: (request) => request.headers.get('x-demo-user') ?? undefined,
+});
+
+const server = createServer(
+  toNodeListener(async (request) => {
+    if (new URL(request.url).pathname !== '/mcp') return new Response('Not Found', { status: 404 });
+    return mcp(request);
+  }),
+);
+
+server.listen(Number(process.env.PORT ?? 3001), '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo;
+  console.log(`MCP example ${instance} listening on http://127.0.0.1:${port}/mcp (sessions in ${sessionsUrl.origin})`);
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  });
+}
