@@ -1,20 +1,7 @@
-import { withErrorResponses, type HttpHandler } from '../lib/http/handler.js';
-import { isoTime, json } from '../lib/http/responses.js';
-import { sessionRequest } from '../lib/http/session-input.js';
-import type { Logger } from '../lib/logger.js';
+import { createCheckHandler } from '../lib/handlers/check.js';
 import { createRuntime } from '../lib/runtime.js';
-import type { SessionStore } from '../lib/session-store.js';
 
-/** GET /sessions/{sessionId}: 200 while active (sliding the expiry when due), 404 otherwise. */
-export const createCheckHandler = (store: SessionStore, logger: Logger): HttpHandler =>
-  withErrorResponses(logger, async (event) => {
-    const input = sessionRequest(event);
-    if (!input.ok) return input.response;
-    const { sessionId, owner } = input.value;
-    const status = await store.check(sessionId, { owner });
-    if (!status.active) return json(404, { active: false });
-    return json(200, { sessionId, active: true, expiresAt: isoTime(status.expiresAt), ...(status.metadata ? { metadata: status.metadata } : {}) });
-  });
-
+// Built once per container, during Lambda's init phase: config, DynamoDB client, store, logger.
 const runtime = createRuntime(process.env);
+
 export const handler = createCheckHandler(runtime.store, runtime.logger);

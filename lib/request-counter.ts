@@ -6,7 +6,7 @@ export interface RequestCounts {
   readonly total: number;
   /** Items read by Scan operations (ScannedCount), i.e. what DynamoDB bills a scan on. */
   readonly itemsScanned: number;
-  /** Capacity units DynamoDB reported, where the request asked for them. */
+  /** Capacity units DynamoDB reported (with askForCapacity, every request asks for them). */
   readonly capacityUnits: number;
   reset(): void;
 }
@@ -21,7 +21,7 @@ interface CountedOutput {
  * benchmark check request budgets without timing anything. Works for document clients too, which
  * share their client's middleware stack.
  */
-export function countRequests(client: DynamoDBClient): RequestCounts {
+export function countRequests(client: DynamoDBClient, options: { askForCapacity?: boolean } = {}): RequestCounts {
   const byCommand: Record<string, number> = {};
   let itemsScanned = 0;
   let capacityUnits = 0;
@@ -29,6 +29,8 @@ export function countRequests(client: DynamoDBClient): RequestCounts {
     (next, context) => async (args) => {
       const command = context.commandName ?? 'unknown';
       byCommand[command] = (byCommand[command] ?? 0) + 1;
+      // Measurement only: ask DynamoDB to report what each request consumed.
+      if (options.askForCapacity) (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
       const result = await next(args);
       const output = result.output as CountedOutput;
       itemsScanned += output.ScannedCount ?? 0;

@@ -8,12 +8,12 @@ import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCheckHandler } from '../functions/check.js';
-import { createDestroyHandler } from '../functions/destroy.js';
-import { createStartHandler } from '../functions/start.js';
+import { createCheckHandler } from '../lib/handlers/check.js';
+import { createDestroyHandler } from '../lib/handlers/destroy.js';
+import { createStartHandler } from '../lib/handlers/start.js';
 import { startLocalApi, type LocalApi } from '../lib/local/api-server.js';
 import { createTestTable, storeOn, type StoreFixture } from './support/dynamo.js';
-import { launchTs, type Launched } from './support/processes.js';
+import { launchTs, type Launched } from '../lib/local/launch-ts.js';
 
 const TTL = 60;
 

@@ -1,8 +1,8 @@
 import { ThrottlingException } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCheckHandler } from '../functions/check.js';
-import { createDestroyHandler } from '../functions/destroy.js';
-import { createStartHandler } from '../functions/start.js';
+import { createCheckHandler } from '../lib/handlers/check.js';
+import { createDestroyHandler } from '../lib/handlers/destroy.js';
+import { createStartHandler } from '../lib/handlers/start.js';
 import type { HttpHandler } from '../lib/http/handler.js';
 import type { HttpResponse } from '../lib/http/responses.js';
 import { createTestTable, localClient, storeOn, type StoreFixture, type TestTable } from './support/dynamo.js';

@@ -10,7 +10,7 @@ import { freePort } from '../lib/local/dynamodb-local.js';
 import { importHandlers } from '../lib/local/handlers.js';
 import { routeKey, routes } from '../lib/routes.js';
 import { createTestTable, endpoint } from './support/dynamo.js';
-import { launchTs, type Launched } from './support/processes.js';
+import { launchTs, type Launched } from '../lib/local/launch-ts.js';
 
 describe('local HTTP API over the real handler modules', () => {
   let api: LocalApi;

@@ -1,4 +1,5 @@
-import { BatchWriteCommand, GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { writeItems } from '../../lib/local/write-items.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
@@ -62,18 +63,4 @@ export async function readItem(table: TestTable, sessionId: string): Promise<Rec
 }
 
 /** Writes items straight into the table, 25 per request, for seeding large tables. */
-export async function seedItems(table: TestTable, items: Record<string, unknown>[]): Promise<void> {
-  const batches: Record<string, unknown>[][] = [];
-  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
-  for (let i = 0; i < batches.length; i += 8) {
-    await Promise.all(
-      batches.slice(i, i + 8).map(async (batch) => {
-        let pending = batch.map((Item) => ({ PutRequest: { Item } }));
-        while (pending.length > 0) {
-          const result = await table.client.send(new BatchWriteCommand({ RequestItems: { [table.tableName]: pending } }));
-          pending = (result.UnprocessedItems?.[table.tableName] ?? []).flatMap((r) => (r.PutRequest?.Item ? [{ PutRequest: { Item: r.PutRequest.Item } }] : []));
-        }
-      }),
-    );
-  }
-}
+export const seedItems = (table: TestTable, items: Record<string, unknown>[]): Promise<void> => writeItems(table.client, table.tableName, items);

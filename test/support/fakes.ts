@@ -1,24 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '../../lib/logger.js';
 
-/** A clock tests move by hand. Starts at the real time so items look like real ones. */
-export class ManualClock {
-  private ms: number;
-
-  constructor(startMs = Date.now()) {
-    this.ms = startMs;
-  }
-
-  readonly now = (): number => this.ms;
-
-  get seconds(): number {
-    return Math.floor(this.ms / 1000);
-  }
-
-  advance(seconds: number): void {
-    this.ms += seconds * 1000;
-  }
-}
+export { ManualClock } from '../../lib/clock.js';
 
 export interface LogLine {
   level: 'info' | 'warn' | 'error';

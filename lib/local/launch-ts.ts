@@ -9,7 +9,7 @@ export interface Launched {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** Runs a TypeScript entry point with tsx, as `npm start` / `npm run example` do, until it prints `ready`. */
+/** Runs a TypeScript entry point with tsx (as `npm start` and `npm run example` do) until it prints `ready`; for tests and the benchmark. */
 export async function launchTs(entry: string, env: Record<string, string>, ready: RegExp, timeoutMs = 45_000): Promise<Launched> {
   const child = spawn(join('node_modules', '.bin', 'tsx'), [entry], { env: { ...process.env, ...env } });
   let output = '';

@@ -1,0 +1,123 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=prune,overhead]`: measures the service on DynamoDB Local
+ * (in memory, started here unless DYNAMODB_ENDPOINT is set), prints a table per scenario and writes
+ * every figure to bench/results/latest.json. Timings live here, never in the test suite.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, type as osType, release } from 'node:os';
+import { join } from 'node:path';
+import { startDynamoDbLocal } from '../lib/local/dynamodb-local.js';
+import { measureColdStart } from './scenarios/cold-start.js';
+import { measureOverhead } from './scenarios/overhead.js';
+import { measurePrune } from './scenarios/prune.js';
+import { measureRequestCounts } from './scenarios/request-counts.js';
+import { measureThroughput } from './scenarios/throughput.js';
+import { benchContext, printTable, round, type BenchContext } from './support.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+
+const scenarios: Record<string, (context: BenchContext) => Promise<unknown>> = {
+  requests: async (context) => {
+    const table = await context.newTable('requests');
+    const result = await measureRequestCounts(table.raw, table.tableName, { checks: 10_000 });
+    printTable(
+      '1. DynamoDB requests per operation (SDK middleware; capacity as DynamoDB Local reports it)',
+      ['operation', 'requests', 'commands', 'capacity units'],
+      result.operations.map((o) => [o.operation, o.requests, Object.entries(o.byCommand).map(([c, n]) => `${c.replace('Command', '')}×${n}`).join(' ') || '—', round(o.capacityUnits, 1)]),
+    );
+    printTable(
+      '   Steady state: 100 sessions, 10,000 checks, 1 h TTL',
+      ['checks spread over', 'requests', 'slides', 'requests per check'],
+      result.steady.map((s) => [`${s.spreadSeconds / 60} min`, s.requests, s.slides, s.requestsPerCheck.toFixed(2)]),
+    );
+    return result;
+  },
+  prune: async (context) => {
+    const result = await measurePrune(context);
+    printTable(
+      '2. Prune cost per start vs table size (10 % expired; PRUNE_SCAN_LIMIT 100) — ours vs the seed (full scan every start)',
+      ['table size', 'ours: items scanned/start', 'ours: capacity/start', 'ours: starts to clear expired', 'expired left', 'seed: items scanned/start', 'seed: capacity/start'],
+      result.rows.map((r) => [
+        r.tableSize.toLocaleString('en'),
+        round(r.oursItemsScannedPerStart, 1),
+        round(r.oursCapacityPerStart, 1),
+        r.oursStartsToRemoveAllExpired,
+        r.expiredLeftAfterOneLap,
+        round(r.baselineItemsScannedPerStart, 0).toLocaleString('en'),
+        round(r.baselineCapacityPerStart, 1).toLocaleString('en'),
+      ]),
+    );
+    const sizes = result.rows.map((r) => r.tableSize.toLocaleString('en'));
+    console.log(`\n   items scanned per start, ${sizes.at(-1)} / ${sizes[0]}: ours ${result.oursRatio.toFixed(2)} (target ≤ 1.2), seed ${result.baselineRatio.toFixed(1)}`);
+    return result;
+  },
+  overhead: async (context) => {
+    const rows = await measureOverhead(context);
+    printTable(
+      '3. Handler overhead over the bare SDK call (in process, same client, interleaved)',
+      ['handler', 'bare call', 'pairs', 'p50 handler ms', 'p50 bare ms', 'p50 ratio', 'target', 'p99 handler ms', 'p99 bare ms', 'p99 ratio'],
+      rows.map((r) => [r.operation, r.rawCall, r.iterations, r.handlerP50Ms, r.rawP50Ms, r.ratioP50, `≤ ${r.targetP50}`, r.handlerP99Ms, r.rawP99Ms, r.ratioP99]),
+    );
+    return rows;
+  },
+  throughput: async (context) => {
+    const rows = await measureThroughput(context);
+    printTable(
+      '4. Checks per second through the local HTTP API (autocannon, keep-alive) vs raw SDK GetItem',
+      ['concurrency', 'API checks/s', 'API p50 ms', 'API p99 ms', 'errors', 'raw GetItem/s', 'ratio'],
+      rows.map((r) => [r.concurrency, r.apiChecksPerSecond, r.apiP50Ms, r.apiP99Ms, r.apiErrors, r.rawGetItemsPerSecond, r.ratio]),
+    );
+    return rows;
+  },
+  coldStart: async (context) => {
+    const rows = await measureColdStart(context);
+    printTable(
+      '5. Cold start: minified bundles and module-initialisation time in a fresh Node process (median)',
+      ['bundle', 'AWS SDK', 'size KB', 'init ms', 'over empty ms', 'runs'],
+      rows.map((r) => [r.bundle, r.awsSdk, r.sizeKb, r.initMedianMs, r.initOverEmptyMs, r.runs]),
+    );
+    return rows;
+  },
+};
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const given = process.env.DYNAMODB_ENDPOINT;
+  const dynamo = given ? undefined : await startDynamoDbLocal();
+  const endpoint = given ?? dynamo?.endpoint ?? '';
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  console.log(`mcp-sessions benchmark${quick ? ' (quick)' : ''}: DynamoDB Local ${given ? `at ${given}` : '(in memory, started by the bench)'}; ${cpus().length} × ${cpu}, ${round(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`);
+  const context = benchContext(endpoint, quick);
+  const results: Record<string, unknown> = {};
+  try {
+    for (const [name, scenario] of Object.entries(scenarios)) {
+      if (only && !only.includes(name)) continue;
+      process.stderr.write(`\n▶ ${name}\n`);
+      results[name] = await scenario(context);
+    }
+  } finally {
+    await dynamo?.stop();
+  }
+  const seconds = round((Date.now() - started) / 1000, 1);
+  const report = {
+    date: new Date().toISOString(),
+    command: `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
+    quick,
+    machine: { cpus: cpus().length, cpu, memoryGiB: round(totalmem() / 2 ** 30, 0), os: `${osType()} ${release()}`, node: process.version },
+    durationSeconds: seconds,
+    results,
+  };
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nDone in ${seconds} s; figures in bench/results/latest.json`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+import { build } from 'esbuild';
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { routeNames, routes } from '../../lib/routes.js';
+import { median, progress, round, type BenchContext } from '../support.js';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+const OUT = join(ROOT, 'bench', '.build');
+
+export interface ColdStartRow {
+  bundle: string;
+  awsSdk: 'bundled' | 'from runtime' | 'none';
+  sizeKb: number;
+  initMedianMs: number;
+  initOverEmptyMs: number;
+  runs: number;
+}
+
+/** The stack's bundling (infra/session-function.ts): minified CJS for Node 22, SDK bundled or external. */
+async function bundle(name: string, entry: { file: string } | { contents: string }, bundleSdk: boolean): Promise<string> {
+  const outfile = join(OUT, bundleSdk ? 'sdk-bundled' : 'sdk-external', name, 'index.js');
+  await build({
+    ...('file' in entry ? { entryPoints: [entry.file] } : { stdin: { contents: entry.contents, loader: 'ts', resolveDir: ROOT } }),
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    sourcemap: true,
+    external: bundleSdk ? [] : ['@aws-sdk/*'],
+    logLevel: 'silent',
+  });
+  return outfile;
+}
+
+/** Milliseconds to require the bundle in a fresh Node process (module initialisation only). */
+async function initTime(file: string): Promise<number> {
+  const script = "const {performance}=require('node:perf_hooks');const t=performance.now();require(process.argv[1]);process.stdout.write(String(performance.now()-t))";
+  const { stdout } = await run(process.execPath, ['--enable-source-maps', '-e', script, file], {
+    cwd: ROOT,
+    env: { ...process.env, TABLE_NAME: 'bench', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  return Number(stdout);
+}
+
+/** Scenario 5: bundle size and module-initialisation time per function, against an empty handler. */
+export async function measureColdStart(context: BenchContext): Promise<ColdStartRow[]> {
+  const runs = context.quick ? 5 : 20;
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  const measure = async (file: string) => {
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) times.push(await initTime(file));
+    return median(times);
+  };
+  progress(`cold start: empty handler, ${runs} fresh processes`);
+  const emptyFile = await bundle('empty', { contents: 'export const handler = async () => ({ statusCode: 200 });' }, true);
+  const empty = await measure(emptyFile);
+  const rows: ColdStartRow[] = [{ bundle: 'empty handler', awsSdk: 'none', sizeKb: round(statSync(emptyFile).size / 1024, 1), initMedianMs: round(empty), initOverEmptyMs: 0, runs }];
+  for (const bundleSdk of [true, false]) {
+    for (const name of routeNames) {
+      progress(`cold start: ${name} (SDK ${bundleSdk ? 'bundled' : 'from runtime'}), ${runs} fresh processes`);
+      const file = await bundle(name, { file: join(ROOT, routes[name].entry) }, bundleSdk);
+      const init = await measure(file);
+      rows.push({ bundle: name, awsSdk: bundleSdk ? 'bundled' : 'from runtime', sizeKb: round(statSync(file).size / 1024, 1), initMedianMs: round(init), initOverEmptyMs: round(init - empty), runs });
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,17 @@
+import { withErrorResponses, type HttpHandler } from '../http/handler.js';
+import { isoTime, json } from '../http/responses.js';
+import { sessionRequest } from '../http/session-input.js';
+import type { Logger } from '../logger.js';
+import type { SessionStore } from '../session-store.js';
+
+/** GET /sessions/{sessionId}: 200 while active (sliding the expiry when due), 404 otherwise. */
+export const createCheckHandler = (store: SessionStore, logger: Logger): HttpHandler =>
+  withErrorResponses(logger, async (event) => {
+    const input = sessionRequest(event);
+    if (!input.ok) return input.response;
+    const { sessionId, owner } = input.value;
+    const status = await store.check(sessionId, { owner });
+    if (!status.active) return json(404, { active: false });
+    return json(200, { sessionId, active: true, expiresAt: isoTime(status.expiresAt), ...(status.metadata ? { metadata: status.metadata } : {}) });
+  });
+

@@ -1,0 +1,20 @@
+import { withErrorResponses, type HttpHandler } from '../http/handler.js';
+import { isoTime, json } from '../http/responses.js';
+import { startRequest } from '../http/session-input.js';
+import type { Logger } from '../logger.js';
+import { pathFor, routes } from '../routes.js';
+import type { SessionStore } from '../session-store.js';
+
+/** POST /sessions: mint a session, optionally bound to an owner and carrying metadata. */
+export const createStartHandler = (store: SessionStore, logger: Logger): HttpHandler =>
+  withErrorResponses(logger, async (event) => {
+    const input = startRequest(event);
+    if (!input.ok) return input.response;
+    const session = await store.start(input.value);
+    return json(
+      201,
+      { sessionId: session.sessionId, expiresAt: isoTime(session.expiresAt) },
+      { location: pathFor(routes.check, { sessionId: session.sessionId }) },
+    );
+  });
+
