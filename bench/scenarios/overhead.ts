@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { performance } from 'node:perf_hooks';
 import { createCheckHandler } from '../../lib/handlers/check.js';
@@ -60,6 +60,26 @@ export async function measureOverhead(context: BenchContext): Promise<OverheadRo
   const victims = Array.from({ length: (iterations + warmUp) * 2 }, () => liveItem(Math.floor(Date.now() / 1000)));
   await writeItems(table.client, table.tableName, victims, 16);
 
+  const putNew = () =>
+    table.client.send(new PutCommand({ TableName: table.tableName, Item: liveItem(Math.floor(Date.now() / 1000)), ConditionExpression: 'attribute_not_exists(sessionId)' }));
+  // A sweep page as the store reads it, walking the table the same way.
+  let scanFrom: Record<string, unknown> | undefined;
+  const scanPage = async () => {
+    const page = await table.client.send(
+      new ScanCommand({
+        TableName: table.tableName,
+        Limit: 100,
+        ExclusiveStartKey: scanFrom,
+        ProjectionExpression: 'sessionId',
+        FilterExpression: 'expiresAt < :t',
+        ExpressionAttributeValues: { ':t': Math.floor(Date.now() / 1000) - 60 },
+      }),
+    );
+    scanFrom = page.LastEvaluatedKey;
+  };
+  const noPruneStore = new DynamoSessionStore({ client: table.client, tableName: table.tableName, clock: systemClock, logger: silentLogger, pruneScanLimit: 0 });
+  const noPruneStart = createStartHandler(noPruneStore, silentLogger);
+
   const cases: { operation: string; rawCall: string; target: number; handler: (i: number) => Promise<unknown>; raw: (i: number) => Promise<unknown> }[] = [
     {
       operation: 'check',
@@ -70,20 +90,36 @@ export async function measureOverhead(context: BenchContext): Promise<OverheadRo
     },
     {
       operation: 'destroy',
-      rawCall: 'DeleteItem',
+      // The same request the store sends: the condition keeps owned sessions from ownerless destroys.
+      rawCall: 'DeleteItem (conditional)',
       target: 1.1,
       handler: (i) => handlers.destroy(event('destroy', victims[2 * i]?.sessionId)),
-      raw: (i) => table.client.send(new DeleteCommand({ TableName: table.tableName, Key: key(victims[2 * i + 1]?.sessionId ?? '') })),
+      raw: (i) =>
+        table.client.send(
+          new DeleteCommand({ TableName: table.tableName, Key: key(victims[2 * i + 1]?.sessionId ?? ''), ConditionExpression: 'attribute_not_exists(#o)', ExpressionAttributeNames: { '#o': 'owner' } }),
+        ),
     },
     {
       operation: 'start',
       rawCall: 'PutItem (conditional)',
       target: 1.25,
       handler: () => handlers.start(event('start')),
-      raw: () =>
-        table.client.send(
-          new PutCommand({ TableName: table.tableName, Item: liveItem(Math.floor(Date.now() / 1000)), ConditionExpression: 'attribute_not_exists(sessionId)' }),
-        ),
+      raw: () => putNew(),
+    },
+    {
+      // What start really waits for: the put and one sweep page side by side.
+      operation: 'start',
+      rawCall: 'PutItem ∥ Scan page (100, keys only)',
+      target: 1.25,
+      handler: () => handlers.start(event('start')),
+      raw: () => Promise.all([putNew(), scanPage()]),
+    },
+    {
+      operation: 'start, PRUNE_SCAN_LIMIT=0',
+      rawCall: 'PutItem (conditional)',
+      target: 1.25,
+      handler: () => noPruneStart(event('start')),
+      raw: () => putNew(),
     },
   ];
 
