@@ -68,8 +68,18 @@ const scenarios: Record<string, (context: BenchContext) => Promise<unknown>> = {
     const rows = await measureThroughput(context);
     printTable(
       '4. Checks per second through the local HTTP API (autocannon, keep-alive) vs raw SDK GetItem',
-      ['concurrency', 'API checks/s', 'API p50 ms', 'API p99 ms', 'errors', 'raw GetItem/s', 'ratio'],
-      rows.map((r) => [r.concurrency, r.apiChecksPerSecond, r.apiP50Ms, r.apiP99Ms, r.apiErrors, r.rawGetItemsPerSecond, r.ratio]),
+      ['concurrency', 'API checks/s', 'API p50 ms', 'API p99 ms', 'errors', 'raw GetItem/s', 'ratio', 'CPU ms/req API (java+server+load)', 'CPU ms/req raw (java+client)'],
+      rows.map((r) => [
+        r.concurrency,
+        r.apiChecksPerSecond,
+        r.apiP50Ms,
+        r.apiP99Ms,
+        r.apiErrors,
+        r.rawGetItemsPerSecond,
+        r.ratio,
+        `${r.apiCpuMsPerRequest.total} (${r.apiCpuMsPerRequest.dynamodbLocal}+${r.apiCpuMsPerRequest.server}+${r.apiCpuMsPerRequest.client})`,
+        `${r.rawCpuMsPerRequest.total} (${r.rawCpuMsPerRequest.dynamodbLocal}+${r.rawCpuMsPerRequest.client})`,
+      ]),
     );
     return rows;
   },
@@ -91,7 +101,7 @@ async function main(): Promise<void> {
   const endpoint = given ?? dynamo?.endpoint ?? '';
   const cpu = cpus()[0]?.model ?? 'unknown';
   console.log(`mcp-sessions benchmark${quick ? ' (quick)' : ''}: DynamoDB Local ${given ? `at ${given}` : '(in memory, started by the bench)'}; ${cpus().length} × ${cpu}, ${round(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`);
-  const context = benchContext(endpoint, quick);
+  const context = benchContext(endpoint, quick, dynamo?.pid);
   const results: Record<string, unknown> = {};
   try {
     for (const [name, scenario] of Object.entries(scenarios)) {

@@ -12,6 +12,8 @@ export interface BenchTable {
 
 export interface BenchContext {
   endpoint: string;
+  /** The DynamoDB Local process when the bench started it (for CPU accounting). */
+  dynamoPid: number | undefined;
   quick: boolean;
   /** A fresh table with the service's schema; TTL off so expired items stay put while measured. */
   newTable(prefix: string): Promise<BenchTable>;
@@ -19,13 +21,14 @@ export interface BenchContext {
   clientFor(tableName: string): BenchTable;
 }
 
-export function benchContext(endpoint: string, quick: boolean): BenchContext {
+export function benchContext(endpoint: string, quick: boolean, dynamoPid?: number): BenchContext {
   const clientFor = (tableName: string): BenchTable => {
     const raw = createDynamoClient({ endpoint });
     return { tableName, raw, client: documentClient(raw) };
   };
   return {
     endpoint,
+    dynamoPid,
     quick,
     clientFor,
     async newTable(prefix) {

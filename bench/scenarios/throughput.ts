@@ -4,8 +4,23 @@ import { freePort } from '../../lib/local/dynamodb-local.js';
 import { DynamoSessionStore } from '../../lib/dynamo-session-store.js';
 import { systemClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/logger.js';
-import { launchTs } from '../../lib/local/launch-ts.js';
+import { build } from 'esbuild';
+import { join } from 'node:path';
+import { launchProcess } from '../../lib/local/launch-ts.js';
+import { treeCpuMs } from '../cpu.js';
 import { progress, round, type BenchContext } from '../support.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface CpuPerRequest {
+  /** CPU ms per request of DynamoDB Local (Java). */
+  dynamodbLocal: number;
+  /** The local API server process (HTTP, event, handler, SDK client); 0 for the raw run. */
+  server: number;
+  /** The bench process: autocannon for the API run, the SDK client for the raw run. */
+  client: number;
+  total: number;
+}
 
 export interface ThroughputRow {
   concurrency: number;
@@ -15,10 +30,24 @@ export interface ThroughputRow {
   apiErrors: number;
   rawGetItemsPerSecond: number;
   ratio: number;
+  apiCpuMsPerRequest: CpuPerRequest;
+  rawCpuMsPerRequest: CpuPerRequest;
 }
 
-/** Raw SDK GetItem throughput: `concurrency` loops on one client for `seconds`. */
-async function rawThroughput(context: BenchContext, tableName: string, ids: string[], concurrency: number, seconds: number): Promise<number> {
+/** Runs `work`, returning how much CPU each party used per completed request. */
+async function withCpu(pids: { dynamo?: number; server?: number }, work: () => Promise<number>): Promise<{ requests: number; cpu: CpuPerRequest }> {
+  const before = { dynamo: treeCpuMs(pids.dynamo), server: treeCpuMs(pids.server), client: process.cpuUsage() };
+  const requests = await work();
+  const client = process.cpuUsage(before.client);
+  const per = (ms: number) => round(ms / Math.max(1, requests), 3);
+  const dynamodbLocal = per(treeCpuMs(pids.dynamo) - before.dynamo);
+  const server = pids.server ? per(treeCpuMs(pids.server) - before.server) : 0;
+  const clientMs = per((client.user + client.system) / 1000);
+  return { requests, cpu: { dynamodbLocal, server, client: clientMs, total: round(dynamodbLocal + server + clientMs, 3) } };
+}
+
+/** Raw SDK GetItem: `concurrency` loops on one client for `seconds`; returns requests completed. */
+async function rawRequests(context: BenchContext, tableName: string, ids: string[], concurrency: number, seconds: number): Promise<number> {
   const { client } = context.clientFor(tableName);
   const deadline = Date.now() + seconds * 1000;
   let done = 0;
@@ -29,7 +58,7 @@ async function rawThroughput(context: BenchContext, tableName: string, ids: stri
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)));
-  return done / seconds;
+  return done;
 }
 
 /**
@@ -43,21 +72,31 @@ export async function measureThroughput(context: BenchContext): Promise<Throughp
   const ids = (await Promise.all(Array.from({ length: 100 }, () => store.start()))).map((s) => s.sessionId);
 
   const port = await freePort();
-  const server = await launchTs('scripts/start-local.ts', { PORT: String(port), DYNAMODB_ENDPOINT: context.endpoint, TABLE_NAME: table.tableName, POWERTOOLS_LOG_LEVEL: 'ERROR' }, /listening on/);
+  // The `npm start` server, bundled and run by plain Node the way Lambda runs the functions; under
+  // tsx's loader the same server spends noticeably more CPU per request.
+  const serverFile = join(ROOT, 'bench', '.build', 'local-server.mjs');
+  await build({ entryPoints: [join(ROOT, 'scripts', 'start-local.ts')], outfile: serverFile, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent' });
+  const server = await launchProcess(process.execPath, [serverFile], { PORT: String(port), DYNAMODB_ENDPOINT: context.endpoint, TABLE_NAME: table.tableName, POWERTOOLS_LOG_LEVEL: 'ERROR' }, /listening on/);
   const rows: ThroughputRow[] = [];
   try {
     for (const concurrency of [1, 16, 64]) {
       progress(`throughput: ${concurrency} concurrent, ${seconds}s through the local API, then ${seconds}s raw GetItem`);
       let next = 0;
-      const result = await autocannon({
-        url: `http://127.0.0.1:${port}`,
-        connections: concurrency,
-        duration: seconds,
-        pipelining: 1,
-        requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/sessions/${ids[next++ % ids.length]}` }) }],
+      let result: autocannon.Result | undefined;
+      const apiRun = await withCpu({ dynamo: context.dynamoPid, server: server.child.pid }, async () => {
+        result = await autocannon({
+          url: `http://127.0.0.1:${port}`,
+          connections: concurrency,
+          duration: seconds,
+          pipelining: 1,
+          requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/sessions/${ids[next++ % ids.length]}` }) }],
+        });
+        return result.requests.total;
       });
-      const raw = await rawThroughput(context, table.tableName, ids, concurrency, seconds);
-      const api = result.requests.average;
+      const rawRun = await withCpu({ dynamo: context.dynamoPid }, () => rawRequests(context, table.tableName, ids, concurrency, seconds));
+      if (!result) throw new Error('autocannon gave no result');
+      const api = apiRun.requests / seconds;
+      const raw = rawRun.requests / seconds;
       rows.push({
         concurrency,
         apiChecksPerSecond: round(api, 0),
@@ -66,6 +105,8 @@ export async function measureThroughput(context: BenchContext): Promise<Throughp
         apiErrors: result.errors + result.non2xx,
         rawGetItemsPerSecond: round(raw, 0),
         ratio: round(api / raw),
+        apiCpuMsPerRequest: apiRun.cpu,
+        rawCpuMsPerRequest: rawRun.cpu,
       });
     }
   } finally {

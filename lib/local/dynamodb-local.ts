@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 export interface DynamoDbLocal {
   endpoint: string;
   port: number;
+  /** The Java process, for measuring what it uses. */
+  pid: number | undefined;
   /** Stops the Java process and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -65,7 +67,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   }
   child.stdout?.off('data', keep);
   child.stderr?.off('data', keep);
-  return { endpoint, port, stop: () => stopProcess(child, exited) };
+  return { endpoint, port, pid: child.pid, stop: () => stopProcess(child, exited) };
 }
 
 async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {

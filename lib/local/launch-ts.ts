@@ -10,8 +10,13 @@ export interface Launched {
 }
 
 /** Runs a TypeScript entry point with tsx (as `npm start` and `npm run example` do) until it prints `ready`; for tests and the benchmark. */
-export async function launchTs(entry: string, env: Record<string, string>, ready: RegExp, timeoutMs = 45_000): Promise<Launched> {
-  const child = spawn(join('node_modules', '.bin', 'tsx'), [entry], { env: { ...process.env, ...env } });
+export const launchTs = (entry: string, env: Record<string, string>, ready: RegExp, timeoutMs?: number): Promise<Launched> =>
+  launchProcess(join('node_modules', '.bin', 'tsx'), [entry], env, ready, timeoutMs);
+
+/** Runs a command until it prints `ready`. */
+export async function launchProcess(command: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 45_000): Promise<Launched> {
+  const entry = [command, ...args].join(' ');
+  const child = spawn(command, args, { env: { ...process.env, ...env } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
