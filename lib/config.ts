@@ -1,8 +1,9 @@
-import { DEFAULT_PRUNE_SCAN_LIMIT, DEFAULT_TTL_SECONDS } from './dynamo-session-store.js';
+import { DEFAULT_MAX_LIFETIME_SECONDS, DEFAULT_PRUNE_SCAN_LIMIT, DEFAULT_TTL_SECONDS } from './dynamo-session-store.js';
 
 export interface ServiceConfig {
   tableName: string;
   ttlSeconds: number;
+  maxLifetimeSeconds: number;
   pruneScanLimit: number;
   /** DynamoDB Local, for local use; unset in AWS. */
   dynamodbEndpoint: string | undefined;
@@ -40,6 +41,7 @@ export function loadConfig(env: Environment): ServiceConfig {
   return {
     tableName,
     ttlSeconds: integer(env, 'SESSION_TTL_SECONDS', DEFAULT_TTL_SECONDS, 1),
+    maxLifetimeSeconds: integer(env, 'SESSION_MAX_LIFETIME_SECONDS', DEFAULT_MAX_LIFETIME_SECONDS, 1),
     pruneScanLimit: integer(env, 'PRUNE_SCAN_LIMIT', DEFAULT_PRUNE_SCAN_LIMIT, 0),
     dynamodbEndpoint: endpoint,
   };

@@ -10,6 +10,8 @@ import { validateStartOptions, type OwnerOption, type SessionStatus, type Sessio
 import { sessionTable } from './table-schema.js';
 
 export const DEFAULT_TTL_SECONDS = 3600;
+/** OWASP's absolute timeout: sliding never carries a session past a day from its start. */
+export const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
 export const DEFAULT_PRUNE_SCAN_LIMIT = 100;
 
 export interface DynamoSessionStoreOptions {
@@ -18,6 +20,10 @@ export interface DynamoSessionStoreOptions {
   clock: Clock;
   logger: Logger;
   ttlSeconds?: number;
+  /** Absolute lifetime: expiry never moves past createdAt + this. */
+  maxLifetimeSeconds?: number;
+  /** Told about what only the store sees, for metrics. */
+  events?: StoreEvents;
   /** Items scanned for expired sessions per start; 0 turns pruning off. */
   pruneScanLimit?: number;
   /** Ids to mint; only tests replace it (to force a collision). */
@@ -32,11 +38,18 @@ interface SessionItem {
   metadata?: string;
 }
 
-const NAMES = { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute };
+/** What happens inside the store that callers cannot see from its results. */
+export interface StoreEvents {
+  slid(): void;
+  pruned(count: number): void;
+}
+
+const NAMES = { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute, '#createdAt': sessionTable.createdAttribute };
 
 /** Session store over one DynamoDB table; the port of the seed's McpSession model. */
 export class DynamoSessionStore implements SessionStore {
   readonly ttlSeconds: number;
+  readonly maxLifetimeSeconds: number;
   private readonly sweeper: ExpiredSessionSweeper;
   private readonly generateId: () => string;
   /** The latest sweep's figures, for tests and the benchmark. */
@@ -44,6 +57,7 @@ export class DynamoSessionStore implements SessionStore {
 
   constructor(private readonly options: DynamoSessionStoreOptions) {
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.maxLifetimeSeconds = options.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
     this.generateId = options.generateId ?? newSessionId;
     this.sweeper = new ExpiredSessionSweeper({
       client: options.client,
@@ -63,6 +77,7 @@ export class DynamoSessionStore implements SessionStore {
     // The sweep runs beside the put, never before it: it can slow a start by one page at most.
     const [session, sweep] = await Promise.all([this.putNewSession(now, fields), this.sweeper.sweepPage(now)]);
     this.lastSweep = sweep;
+    if (sweep.deleted > 0) this.options.events?.pruned(sweep.deleted);
     return session;
   }
 
@@ -98,7 +113,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   private async putNewSession(now: number, fields: Pick<SessionItem, 'owner' | 'metadata'>, attemptsLeft = 2): Promise<StartedSession> {
-    const item: SessionItem = { sessionId: this.generateId(), createdAt: now, expiresAt: now + this.ttlSeconds, ...fields };
+    const item: SessionItem = { sessionId: this.generateId(), createdAt: now, expiresAt: now + Math.min(this.ttlSeconds, this.maxLifetimeSeconds), ...fields };
     try {
       await this.options.client.send(
         new PutCommand({
@@ -131,26 +146,29 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   /**
-   * Moves expiry to now + TTL in one conditional write. The condition makes the write refuse to
-   * recreate a destroyed session (UpdateItem would otherwise upsert), to revive an expired one, and
-   * to move expiry backwards past a concurrent slide. When it refuses, the old item returned with
-   * the failure tells "someone else slid it" from "gone" without a second read. Returns the expiry
-   * now in force, or undefined when the session is gone.
+   * Moves expiry to now + TTL, capped at createdAt + the absolute lifetime, in one conditional
+   * write. The condition makes the write refuse to recreate a destroyed session (UpdateItem would
+   * otherwise upsert), to revive an expired one, to move expiry backwards past a concurrent slide,
+   * and to carry it past the absolute lifetime. When it refuses, the old item returned with the
+   * failure tells "someone else slid it" from "gone" without a second read. Returns the expiry now
+   * in force, or undefined when the session is gone.
    */
   private async slide(sessionId: string, current: SessionItem, now: number): Promise<number | undefined> {
-    const slidTo = now + this.ttlSeconds;
+    const slidTo = Math.min(now + this.ttlSeconds, current.createdAt + this.maxLifetimeSeconds);
+    if (slidTo <= current.expiresAt) return current.expiresAt; // at its absolute limit: nothing to slide
     try {
       await this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: { [sessionTable.partitionKey]: sessionId },
           UpdateExpression: 'SET #expiresAt = :slidTo',
-          ConditionExpression: 'attribute_exists(#key) AND #expiresAt > :now AND #expiresAt < :slidTo',
+          ConditionExpression: 'attribute_exists(#key) AND #expiresAt > :now AND #expiresAt < :slidTo AND #createdAt >= :earliestStart',
           ExpressionAttributeNames: NAMES,
-          ExpressionAttributeValues: { ':now': now, ':slidTo': slidTo },
+          ExpressionAttributeValues: { ':now': now, ':slidTo': slidTo, ':earliestStart': slidTo - this.maxLifetimeSeconds },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
+      this.options.events?.slid();
       return slidTo;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {

@@ -24,6 +24,7 @@ export function createRuntime(env: Environment): Runtime {
     clock: systemClock,
     logger,
     ttlSeconds: config.ttlSeconds,
+    maxLifetimeSeconds: config.maxLifetimeSeconds,
     pruneScanLimit: config.pruneScanLimit,
   });
   return { config, logger, store };

@@ -270,3 +270,48 @@ describe('owner binding and metadata', () => {
     expect(await store.check(sessionId)).toMatchObject({ active: true, metadata });
   });
 });
+
+describe('absolute lifetime', () => {
+  it('sliding never carries a session past createdAt + SESSION_MAX_LIFETIME_SECONDS', async () => {
+    const max = 3 * TTL;
+    const { store, clock, requests } = storeOn(table, { pruneScanLimit: 0, maxLifetimeSeconds: max });
+    const { sessionId } = await store.start();
+    const createdAt = clock.seconds;
+    let last = 0;
+    for (let minute = 20; minute < 3 * 60; minute += 20) {
+      clock.advance(20 * 60);
+      const status = await store.check(sessionId);
+      expect(status.active).toBe(true);
+      if (status.active) last = status.expiresAt;
+      expect(last).toBeLessThanOrEqual(createdAt + max);
+    }
+    expect(last).toBe(createdAt + max);
+    requests.reset();
+    clock.advance(createdAt + max - clock.seconds - 1);
+    expect(await store.check(sessionId)).toEqual({ active: true, expiresAt: createdAt + max });
+    expect(requests.byCommand).toEqual({ GetItemCommand: 1 }); // at the cap: nothing left to slide
+    clock.advance(1);
+    expect(await store.check(sessionId)).toEqual({ active: false });
+    expect((await readItem(table, sessionId))?.expiresAt).toBe(createdAt + max);
+  });
+
+  it('the cap is in the conditional write itself: a stored createdAt too old for the new expiry refuses the slide', async () => {
+    const fixture = storeOn(table, { pruneScanLimit: 0, maxLifetimeSeconds: 2 * TTL });
+    const { sessionId } = await fixture.store.start();
+    fixture.clock.advance(TTL - 10);
+    const olderStart = fixture.clock.seconds - 2 * TTL; // as if another writer had recorded an earlier start
+    afterCommand(fixture.raw, 'GetItemCommand', async () => {
+      await table.client.send(
+        new UpdateCommand({ TableName: table.tableName, Key: { sessionId }, UpdateExpression: 'SET createdAt = :c', ExpressionAttributeValues: { ':c': olderStart } }),
+      );
+    });
+    const status = await fixture.store.check(sessionId);
+    expect(status).toEqual({ active: true, expiresAt: fixture.clock.seconds + 10 });
+    expect((await readItem(table, sessionId))?.expiresAt).toBe(fixture.clock.seconds + 10);
+  });
+
+  it('a lifetime shorter than the TTL caps the first expiry too', async () => {
+    const { store, clock } = storeOn(table, { pruneScanLimit: 0, ttlSeconds: TTL, maxLifetimeSeconds: 600 });
+    expect((await store.start()).expiresAt).toBe(clock.seconds + 600);
+  });
+});

@@ -41,7 +41,7 @@ export interface StoreFixture {
 }
 
 /** A store on its own client (so its requests can be counted) over the given table. */
-export interface StoreFixtureOptions extends Pick<DynamoSessionStoreOptions, 'ttlSeconds' | 'pruneScanLimit' | 'generateId'> {
+export interface StoreFixtureOptions extends Pick<DynamoSessionStoreOptions, 'ttlSeconds' | 'maxLifetimeSeconds' | 'pruneScanLimit' | 'generateId' | 'events'> {
   clock?: ManualClock;
   /** The client the store sends with; a fresh one to DynamoDB Local when absent. */
   raw?: DynamoDBClient;
