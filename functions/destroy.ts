@@ -4,4 +4,4 @@ import { createRuntime } from '../lib/runtime.js';
 // Built once per container, during Lambda's init phase: config, DynamoDB client, store, logger.
 const runtime = createRuntime(process.env);
 
-export const handler = createDestroyHandler(runtime.store, runtime.logger);
+export const handler = createDestroyHandler(runtime.store, runtime.logger, runtime.telemetry);

@@ -8,6 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { routeNames, routes, type RouteName } from '../lib/routes.js';
 import { sessionTable } from '../lib/table-schema.js';
+import { SERVICE_NAME } from '../lib/telemetry.js';
 import { SessionFunction } from './session-function.js';
 
 /** What each handler may do to the table, and nothing more. */
@@ -53,7 +54,7 @@ export class SessionServiceStack extends Stack {
 
     const environment: Record<string, string> = {
       TABLE_NAME: this.table.tableName,
-      POWERTOOLS_SERVICE_NAME: 'mcp-sessions',
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       ...(props.sessionTtlSeconds !== undefined ? { SESSION_TTL_SECONDS: String(props.sessionTtlSeconds) } : {}),
       ...(props.pruneScanLimit !== undefined ? { PRUNE_SCAN_LIMIT: String(props.pruneScanLimit) } : {}),
     };

@@ -15,6 +15,8 @@ const DATA_DIR = process.env.MCP_SESSIONS_DATA_DIR || join(import.meta.dirname, 
 
 async function main(): Promise<void> {
   process.env.TABLE_NAME ||= 'mcp-sessions';
+  // Request logs stay on (JSON, one line per request); metric blobs only matter in CloudWatch.
+  process.env.POWERTOOLS_METRICS_DISABLED ||= 'true';
   const port = Number(process.env.PORT || 3000);
 
   let dynamo: DynamoDbLocal | undefined;

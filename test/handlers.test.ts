@@ -7,21 +7,24 @@ import type { HttpHandler } from '../lib/http/handler.js';
 import type { HttpResponse } from '../lib/http/responses.js';
 import { createTestTable, localClient, storeOn, type StoreFixture, type TestTable } from './support/dynamo.js';
 import { apiEvent } from './support/events.js';
-import { DEAD_ENDPOINT, injectAwsError } from './support/fakes.js';
+import { CountingTelemetry, DEAD_ENDPOINT, injectAwsError } from './support/fakes.js';
 
 interface Api {
   fixture: StoreFixture;
+  telemetry: CountingTelemetry;
   start: HttpHandler;
   check: HttpHandler;
   destroy: HttpHandler;
 }
 
 function apiOver(fixture: StoreFixture): Api {
+  const telemetry = new CountingTelemetry();
   return {
     fixture,
-    start: createStartHandler(fixture.store, fixture.logger),
-    check: createCheckHandler(fixture.store, fixture.logger),
-    destroy: createDestroyHandler(fixture.store, fixture.logger),
+    telemetry,
+    start: createStartHandler(fixture.store, fixture.logger, telemetry),
+    check: createCheckHandler(fixture.store, fixture.logger, telemetry),
+    destroy: createDestroyHandler(fixture.store, fixture.logger, telemetry),
   };
 }
 
@@ -144,6 +147,23 @@ describe('DELETE /sessions/{sessionId}', () => {
   });
 });
 
+describe('metrics and request logs', () => {
+  it('count each outcome once per request and log one line per request without the session id', async () => {
+    const own = apiOver(storeOn(table));
+    const sessionId = (bodyOf(await own.start(apiEvent('start'))) as { sessionId: string }).sessionId;
+    await own.check(apiEvent('check', { sessionId }));
+    await own.check(apiEvent('check', { sessionId: crypto.randomUUID() }));
+    await own.destroy(apiEvent('destroy', { sessionId }));
+    await own.check(apiEvent('check', { sessionId: 'bad' }));
+    expect(own.telemetry.counts).toEqual({ SessionsStarted: 1, ChecksActive: 1, ChecksInactive: 1, Destroys: 1 });
+    expect(own.telemetry.flushes).toBe(5);
+    const lines = own.fixture.logger.lines.filter((l) => l.message === 'request');
+    expect(lines.map((l) => l.attributes.status)).toEqual([201, 200, 404, 204, 400]);
+    expect(lines[1]?.attributes).toMatchObject({ route: 'GET /sessions/{sessionId}', session: expect.stringMatching(/^[0-9a-f]{12}$/) });
+    expect(JSON.stringify(own.fixture.logger.lines)).not.toContain(sessionId);
+  });
+});
+
 describe('owner and metadata over HTTP', () => {
   const owned = async (body: unknown): Promise<string> => {
     const response = await api.start(apiEvent('start', { body: JSON.stringify(body) }));
@@ -202,7 +222,9 @@ describe('the store failing', () => {
     const dead = apiOver(storeOn(table, { raw: localClient({ endpoint: DEAD_ENDPOINT, maxAttempts: 2 }) }));
     await expectUnavailable(dead, table.tableName);
     // Operators still learn what failed: one warning per failed request, naming the error class only.
-    expect(dead.fixture.logger.lines.filter((l) => l.level === 'warn' && l.message.startsWith('session store unavailable')).length).toBe(3);
+    const logged = dead.fixture.logger.lines.filter((l) => l.message === 'session store unavailable');
+    expect(logged.map((l) => [l.level, l.attributes.status])).toEqual([['error', 503], ['error', 503], ['error', 503]]);
+    expect(dead.telemetry.counts).toEqual({ StoreErrors: 3 });
   });
 
   it('throttled DynamoDB (after the SDK retries): 503 + Retry-After on every route', async () => {

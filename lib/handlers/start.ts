@@ -4,10 +4,11 @@ import { startRequest } from '../http/session-input.js';
 import type { Logger } from '../logger.js';
 import { pathFor, routes } from '../routes.js';
 import type { SessionStore } from '../session-store.js';
+import type { Telemetry } from '../telemetry.js';
 
 /** POST /sessions: mint a session, optionally bound to an owner and carrying metadata. */
-export const createStartHandler = (store: SessionStore, logger: Logger): HttpHandler =>
-  withErrorResponses(logger, async (event) => {
+export const createStartHandler = (store: SessionStore, logger: Logger, telemetry?: Telemetry): HttpHandler =>
+  withErrorResponses({ logger, telemetry }, async (event) => {
     const input = startRequest(event);
     if (!input.ok) return input.response;
     const session = await store.start(input.value);

@@ -1,33 +1,64 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { performance } from 'node:perf_hooks';
 import { StoreUnavailableError, errorName } from '../errors.js';
-import { InvalidStartInputError } from '../session-store.js';
 import type { Logger } from '../logger.js';
+import { routeKey, routes } from '../routes.js';
+import { sessionTag } from '../session-id.js';
+import { InvalidStartInputError } from '../session-store.js';
+import { METRIC, noTelemetry, type MetricName, type Telemetry } from '../telemetry.js';
 import { errorResponse, internalError, storeUnavailable, type HttpResponse } from './responses.js';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
 
-/**
- * Maps failures to responses in one place: a store outage is a 503 the caller may retry (never a 404,
- * which would make an MCP client drop a live session); anything else is a bare 500. Neither response
- * carries the error's text - only the logs do, and then only its name. Input the library rejects is
- * the caller's to fix: 400, or 413 when the metadata is too large.
- */
-export const withErrorResponses = (logger: Logger, handle: HttpHandler): HttpHandler => async (event) => {
-  try {
-    return await handle(event);
-  } catch (error) {
-    if (error instanceof InvalidStartInputError) {
-      return errorResponse(error.problem === 'metadata_too_large' ? 413 : 400, error.problem, `${error.message}.`);
-    }
-    const cause = error instanceof StoreUnavailableError ? error.cause : error;
-    if (error instanceof StoreUnavailableError) {
-      logger.warn(error.message, { route: event.routeKey, error: errorName(cause) });
-      return storeUnavailable();
-    }
-    logger.error('unhandled error', { route: event.routeKey, error: errorName(cause) });
-    return internalError();
-  }
+/** Which metric each route's answer counts towards; a 503 anywhere is a store error. */
+const OUTCOME_METRICS: Record<string, Partial<Record<number, MetricName>>> = {
+  [routeKey(routes.start)]: { 201: METRIC.sessionsStarted },
+  [routeKey(routes.check)]: { 200: METRIC.checksActive, 404: METRIC.checksInactive },
+  [routeKey(routes.destroy)]: { 204: METRIC.destroys },
 };
+
+/**
+ * Everything around a handler, in one place: failures mapped to responses (a store outage is a 503
+ * the caller may retry - never a 404, which would make an MCP client drop a live session; anything
+ * else a bare 500; rejected start input a 400, or 413 when the metadata is too large), one structured
+ * log line per request (route, status, latency, a short hash of the session id - never the id), and
+ * the request's metrics. No response carries an error's text; logs carry only its name.
+ */
+export const withErrorResponses =
+  ({ logger, telemetry = noTelemetry }: { logger: Logger; telemetry?: Telemetry | undefined }, handle: HttpHandler): HttpHandler =>
+  async (event) => {
+    const started = performance.now();
+    let response: HttpResponse;
+    let failure: string | undefined;
+    try {
+      response = await handle(event);
+    } catch (error) {
+      if (error instanceof InvalidStartInputError) {
+        response = errorResponse(error.problem === 'metadata_too_large' ? 413 : 400, error.problem, `${error.message}.`);
+      } else if (error instanceof StoreUnavailableError) {
+        failure = errorName(error.cause);
+        response = storeUnavailable();
+      } else {
+        failure = errorName(error);
+        response = internalError();
+      }
+    }
+    const metric = response.statusCode === 503 ? METRIC.storeErrors : OUTCOME_METRICS[event.routeKey]?.[response.statusCode];
+    if (metric) telemetry.count(metric);
+    telemetry.flush();
+    const sessionId = event.pathParameters?.sessionId;
+    const line = {
+      route: event.routeKey,
+      requestId: event.requestContext?.requestId,
+      status: response.statusCode,
+      latencyMs: Math.round((performance.now() - started) * 10) / 10,
+      ...(sessionId ? { session: sessionTag(sessionId) } : {}),
+      ...(failure ? { error: failure } : {}),
+    };
+    if (response.statusCode >= 500) logger.error(response.statusCode === 503 ? 'session store unavailable' : 'unhandled error', line);
+    else logger.info('request', line);
+    return response;
+  };
 
 /** The request body as text, whether or not API Gateway base64-encoded it. */
 export const bodyText = (event: APIGatewayProxyEventV2): string =>

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '../../lib/logger.js';
+import type { MetricName, Telemetry } from '../../lib/telemetry.js';
 
 export { ManualClock } from '../../lib/clock.js';
 
@@ -57,3 +58,15 @@ export function afterCommand(client: DynamoDBClient, commandName: string, betwee
 
 /** A port nothing listens on: a client pointed here fails like an unreachable DynamoDB. */
 export const DEAD_ENDPOINT = 'http://127.0.0.1:9';
+
+/** Keeps the metrics counted, so tests can assert on them. */
+export class CountingTelemetry implements Telemetry {
+  readonly counts: Partial<Record<MetricName, number>> = {};
+  flushes = 0;
+  count(name: MetricName, value = 1): void {
+    this.counts[name] = (this.counts[name] ?? 0) + value;
+  }
+  flush(): void {
+    this.flushes++;
+  }
+}
