@@ -9,8 +9,8 @@ export interface DynamoDbLocal {
   port: number;
   /** The Java process, for measuring what it uses. */
   pid: number | undefined;
-  /** Stops the Java process and waits for it to exit. */
-  stop(): Promise<void>;
+  /** Stops the Java process (SIGTERM; SIGKILL to simulate a crash) and waits for it to exit. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 export interface DynamoDbLocalOptions {
@@ -67,7 +67,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   }
   child.stdout?.off('data', keep);
   child.stderr?.off('data', keep);
-  return { endpoint, port, pid: child.pid, stop: () => stopProcess(child, exited) };
+  return { endpoint, port, pid: child.pid, stop: (signal = 'SIGTERM') => stopProcess(child, exited, signal) };
 }
 
 async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -84,9 +84,9 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: 
   throw new Error(`no answer within ${timeoutMs} ms`);
 }
 
-async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
+async function stopProcess(child: ChildProcess, exited: Promise<void>, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
