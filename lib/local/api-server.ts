@@ -27,6 +27,12 @@ export async function startLocalApi(handlers: RouteHandlers, options: { port?: n
     serve(handlers, request, response).catch(() => send(response, errorResponse(500, 'internal_error', 'Unexpected error.')));
   });
   server.keepAliveTimeout = 65_000;
+  // Requests Node's parser refuses (unknown methods, malformed lines) still get the JSON error shape.
+  server.on('clientError', (_error, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const body = JSON.stringify({ error: 'bad_request', message: 'Malformed HTTP request.' });
+    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', resolve);
@@ -44,7 +50,8 @@ export async function startLocalApi(handlers: RouteHandlers, options: { port?: n
 }
 
 async function serve(handlers: RouteHandlers, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://localhost');
+  const url = parseTarget(request.url ?? '/');
+  if (!url) return send(response, errorResponse(400, 'bad_request', 'Malformed request target.'));
   const method = request.method ?? 'GET';
   const body = await readBody(request);
   if (body === 'too-large') return send(response, errorResponse(413, 'payload_too_large', 'The request body is too large.'));
@@ -53,6 +60,15 @@ async function serve(handlers: RouteHandlers, request: IncomingMessage, response
   if (match === 'method-not-allowed') return send(response, errorResponse(405, 'method_not_allowed', 'Method not allowed on this route.'));
   const event = toEvent(request, url, body, routeKey(match.route), match.pathParameters);
   send(response, await handlers[match.name](event));
+}
+
+/** The request target as a URL; a path such as "//x" is a path here, not a host. */
+function parseTarget(target: string): URL | undefined {
+  try {
+    return new URL(target.startsWith('/') ? `http://localhost${target}` : target);
+  } catch {
+    return undefined;
+  }
 }
 
 async function readBody(request: IncomingMessage): Promise<string | undefined | 'too-large'> {

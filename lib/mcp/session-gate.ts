@@ -23,6 +23,8 @@ export interface SessionGateOptions {
   /** The authenticated principal of a request, to bind sessions to; absent means unbound sessions. */
   ownerOf?: (request: Request) => string | undefined | Promise<string | undefined>;
   logger?: Logger;
+  /** Larger POST bodies get 413 before anything is parsed or stored (default 4 MiB). */
+  maxBodyBytes?: number;
 }
 
 export const SESSION_ID_HEADER = 'mcp-session-id';
@@ -36,7 +38,7 @@ export const SESSIONLESS_FROM_VERSION = '2026-07-28';
  * instance can serve any request of a session.
  */
 export function sessionGate(options: SessionGateOptions, handle: McpHandler): (request: Request) => Promise<Response> {
-  const { store, ownerOf = () => undefined, logger = silentLogger } = options;
+  const { store, ownerOf = () => undefined, logger = silentLogger, maxBodyBytes = 4 * 1024 * 1024 } = options;
 
   async function initialize(request: Request, params: unknown): Promise<Response> {
     const owner = await ownerOf(request);
@@ -67,7 +69,13 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
   return async (request) => {
     if (!usesSessions(request)) return handle(request, undefined);
     try {
-      const message = request.method === 'POST' ? await peekJson(request) : undefined;
+      let message: unknown;
+      if (request.method === 'POST') {
+        const declared = Number(request.headers.get('content-length') ?? 0);
+        const text = declared > maxBodyBytes ? undefined : await request.clone().text();
+        if (text === undefined || Buffer.byteLength(text) > maxBodyBytes) return jsonRpcError(413, -32600, 'Request body too large');
+        message = parseJson(text);
+      }
       // An initialize always starts a fresh session, even when it carries a stale id.
       if (isInitializeRequest(message)) return await initialize(request, message.params);
       const sessionId = request.headers.get(SESSION_ID_HEADER);
@@ -92,11 +100,11 @@ function usesSessions(request: Request): boolean {
   return !(version && /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= SESSIONLESS_FROM_VERSION);
 }
 
-async function peekJson(request: Request): Promise<unknown> {
+function parseJson(text: string): unknown {
   try {
-    return (await request.clone().json()) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
-    return undefined;
+    return undefined; // not JSON, or nested too deeply to parse: certainly not an initialize
   }
 }
 
