@@ -1,7 +1,10 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { SessionServiceStack } from './session-service-stack.js';
 
 const app = new App();
+// cdk-nag's AwsSolutions pack checks every synth; findings fail it unless acknowledged with a reason.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
 /** Optional integer from `cdk deploy -c name=value`. */
 function contextInteger(name: string): number | undefined {
@@ -23,5 +26,9 @@ new SessionServiceStack(app, String(app.node.tryGetContext('stackName') ?? 'McpS
   tableRemoval: removal,
   sessionTtlSeconds: contextInteger('sessionTtlSeconds'),
   pruneScanLimit: contextInteger('pruneScanLimit'),
+  sessionMaxLifetimeSeconds: contextInteger('sessionMaxLifetimeSeconds'),
+  throttleRateLimit: contextInteger('throttleRateLimit'),
+  throttleBurstLimit: contextInteger('throttleBurstLimit'),
+  alarmTopicArn: typeof app.node.tryGetContext('alarmTopicArn') === 'string' ? String(app.node.tryGetContext('alarmTopicArn')) : undefined,
   invokerRoleArns: typeof invokers === 'string' && invokers !== '' ? invokers.split(',') : undefined,
 });

@@ -19,7 +19,7 @@ export interface ColdStartRow {
   runs: number;
 }
 
-/** The stack's bundling (infra/session-function.ts): minified CJS for Node 22, SDK bundled or external. */
+/** The stack's bundling (infra/session-function.ts): minified CJS for Node 24, SDK bundled or external. */
 async function bundle(name: string, entry: { file: string } | { contents: string }, bundleSdk: boolean): Promise<string> {
   const outfile = join(OUT, bundleSdk ? 'sdk-bundled' : 'sdk-external', name, 'index.js');
   await build({
@@ -27,7 +27,7 @@ async function bundle(name: string, entry: { file: string } | { contents: string
     outfile,
     bundle: true,
     platform: 'node',
-    target: 'node22',
+    target: 'node24',
     format: 'cjs',
     minify: true,
     sourcemap: true,

@@ -1,0 +1,91 @@
+import { Duration } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Alarm, AlarmStatusWidget, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TextWidget, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Operation, type TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../lib/telemetry.js';
+
+export interface OperationsProps {
+  api: HttpApi;
+  table: TableV2;
+  functions: IFunction[];
+  /** Where alarms notify; alarms exist (and show on the dashboard) either way. */
+  alarmTopic?: ITopic;
+}
+
+const PERIOD = Duration.minutes(5);
+
+/** The service's own metrics, as Powertools publishes them (namespace + service dimension). */
+export const serviceMetric = (name: MetricName): Metric =>
+  new Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: SERVICE_NAME }, statistic: 'Sum', period: PERIOD });
+
+/** A dashboard of what operators watch, and the alarms that wake them (see README "Operations"). */
+export class Operations extends Construct {
+  readonly dashboard: Dashboard;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: OperationsProps) {
+    super(scope, id);
+    const { api, table, functions } = props;
+    // Ids must be unique across every expression shown on one graph, hence the prefix.
+    const sum = (prefix: string, metrics: IMetric[], label: string): MathExpression =>
+      new MathExpression({
+        expression: metrics.map((_, i) => `${prefix}${i}`).join(' + '),
+        usingMetrics: Object.fromEntries(metrics.map((m, i) => [`${prefix}${i}`, m])),
+        label,
+        period: PERIOD,
+      });
+
+    const requests = api.metricCount({ period: PERIOD, statistic: 'Sum' });
+    const serverErrors = api.metricServerError({ period: PERIOD, statistic: 'Sum' });
+    const clientErrors = api.metricClientError({ period: PERIOD, statistic: 'Sum' });
+    const latencyP99 = api.metricLatency({ period: PERIOD, statistic: 'p99' });
+    const serverErrorRate = new MathExpression({ expression: '100 * errors / MAX([requests, 1])', usingMetrics: { errors: serverErrors, requests }, label: 'API 5xx %', period: PERIOD });
+    const lambdaErrors = sum('errors', functions.map((fn) => fn.metricErrors({ period: PERIOD })), 'Lambda errors');
+    const lambdaThrottles = sum('throttles', functions.map((fn) => fn.metricThrottles({ period: PERIOD })), 'Lambda throttles');
+    const dynamoThrottles = table.metricThrottledRequestsForOperations({
+      operations: [Operation.GET_ITEM, Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.DELETE_ITEM, Operation.SCAN, Operation.BATCH_WRITE_ITEM],
+      period: PERIOD,
+    });
+    const storeErrors = serviceMetric(METRIC.storeErrors);
+
+    const alarm = (name: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1) => {
+      const created = new Alarm(this, name, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      if (props.alarmTopic) created.addAlarmAction(new SnsAction(props.alarmTopic));
+      this.alarms.push(created);
+      return created;
+    };
+    alarm('ServerErrorRate', serverErrorRate, 1, 'API 5xx >= 1% of requests for 10 minutes: checks or starts are failing (see README, Operations).', 2);
+    alarm('StoreErrors', storeErrors, 5, '>= 5 requests in 5 minutes answered 503 because DynamoDB failed or throttled.');
+    alarm('LambdaThrottles', lambdaThrottles, 1, 'A session function was throttled: account or reserved concurrency reached.');
+    alarm('DynamoThrottles', dynamoThrottles, 1, 'DynamoDB throttled requests on the sessions table.');
+    alarm('LatencyP99', latencyP99, 1000, 'API p99 latency >= 1 s for 15 minutes.', 3);
+
+    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    const graph = (title: string, left: IMetric[]) => new GraphWidget({ title, left, width: 8, height: 6 });
+    this.dashboard.addWidgets(
+      new TextWidget({ markdown: '# mcp-sessions\nSessions, API, functions and table. Alarms and what to do: README, section Operations.', width: 24, height: 2 }),
+    );
+    this.dashboard.addWidgets(
+      graph('Sessions', [serviceMetric(METRIC.sessionsStarted), serviceMetric(METRIC.destroys), serviceMetric(METRIC.itemsPruned)]),
+      graph('Checks', [serviceMetric(METRIC.checksActive), serviceMetric(METRIC.checksInactive), serviceMetric(METRIC.slides)]),
+      graph('Store errors (503s)', [storeErrors]),
+    );
+    this.dashboard.addWidgets(
+      graph('API requests and errors', [requests, clientErrors, serverErrors]),
+      graph('API latency p99 (ms)', [latencyP99]),
+      graph('Lambda errors and throttles', [lambdaErrors, lambdaThrottles]),
+    );
+    this.dashboard.addWidgets(graph('DynamoDB throttled requests', [dynamoThrottles]), new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 16, height: 6 }));
+  }
+}
