@@ -6,7 +6,7 @@ import { StoreUnavailableError, errorName } from './errors.js';
 import { ExpiredSessionSweeper, type SweepResult } from './expired-session-sweeper.js';
 import type { Logger } from './logger.js';
 import { isSessionId, newSessionId, sessionTag } from './session-id.js';
-import { validateStartOptions, type OwnerOption, type SessionStatus, type SessionStore, type StartOptions, type StartedSession } from './session-store.js';
+import { parseStartOptions, type OwnerOption, type SessionStatus, type SessionStore, type StartOptions, type StartedSession } from './session-store.js';
 import { sessionTable } from './table-schema.js';
 
 export const DEFAULT_TTL_SECONDS = 3600;
@@ -68,7 +68,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async start(options: StartOptions = {}): Promise<StartedSession> {
-    validateStartOptions(options);
+    parseStartOptions(options); // in-process callers are not type-checked at run time either
     const now = epochSeconds(this.options.clock);
     const fields = {
       ...(options.owner !== undefined ? { owner: options.owner } : {}),

@@ -8,7 +8,7 @@ import { OWNER_HEADER } from './http/session-input.js';
 import { pathFor, routes } from './routes.js';
 import { isSessionId } from './session-id.js';
 import {
-  validateStartOptions,
+  parseStartOptions,
   type OwnerOption,
   type SessionMetadata,
   type SessionStatus,
@@ -93,7 +93,7 @@ export class SessionClient implements SessionStore {
   }
 
   async start(options: StartOptions = {}): Promise<StartedSession> {
-    validateStartOptions(options);
+    parseStartOptions(options); // in-process callers are not type-checked at run time either
     const response = await this.call('POST', pathFor(routes.start), { body: JSON.stringify(options) });
     if (response.status !== 201) throw unexpected(response);
     const body = response.body as { sessionId: string; expiresAt: string };

@@ -71,14 +71,15 @@ export const isOwner = (value: unknown): value is string =>
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Checks start input, throwing InvalidStartInputError on the first problem. */
-export function validateStartOptions(options: StartOptions): void {
-  if (options.owner !== undefined && !isOwner(options.owner)) {
+/** Checks untrusted start input, returning it typed or throwing InvalidStartInputError on the first problem. */
+export function parseStartOptions(input: { owner?: unknown; metadata?: unknown }): StartOptions {
+  const { owner, metadata } = input;
+  if (owner !== undefined && !isOwner(owner)) {
     throw new InvalidStartInputError('invalid_owner', `owner must be 1-${OWNER_MAX_LENGTH} printable ASCII characters`);
   }
-  if (options.metadata === undefined) return;
-  if (!isPlainObject(options.metadata)) throw new InvalidStartInputError('invalid_metadata', 'metadata must be a JSON object');
-  if (Buffer.byteLength(JSON.stringify(options.metadata)) > METADATA_MAX_BYTES) {
+  if (metadata !== undefined && !isPlainObject(metadata)) throw new InvalidStartInputError('invalid_metadata', 'metadata must be a JSON object');
+  if (metadata !== undefined && Buffer.byteLength(JSON.stringify(metadata)) > METADATA_MAX_BYTES) {
     throw new InvalidStartInputError('metadata_too_large', `metadata must serialize to at most ${METADATA_MAX_BYTES} bytes`);
   }
+  return { ...(owner !== undefined ? { owner } : {}), ...(metadata !== undefined ? { metadata } : {}) };
 }

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { isSessionId } from '../session-id.js';
-import { isOwner, type OwnerOption, type StartOptions } from '../session-store.js';
+import { isOwner, parseStartOptions, type OwnerOption, type StartOptions } from '../session-store.js';
 import { bodyText } from './handler.js';
 import { errorResponse, invalidSessionId, type HttpResponse } from './responses.js';
 
@@ -24,7 +24,7 @@ export function sessionRequest(event: APIGatewayProxyEventV2): Parsed<{ sessionI
   return { ok: true, value: { sessionId, owner } };
 }
 
-/** The optional {owner, metadata} body of a start request; deeper checks are the library's. */
+/** The optional {owner, metadata} body of a start request. */
 export function startRequest(event: APIGatewayProxyEventV2): Parsed<StartOptions> {
   const text = bodyText(event);
   if (Buffer.byteLength(text) > MAX_START_BODY_BYTES) {
@@ -40,6 +40,6 @@ export function startRequest(event: APIGatewayProxyEventV2): Parsed<StartOptions
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return reject(errorResponse(400, 'invalid_body', 'The request body must be empty or a JSON object.'));
   }
-  const { owner, metadata } = body as Record<string, unknown>;
-  return { ok: true, value: { ...(owner !== undefined ? { owner: owner as string } : {}), ...(metadata !== undefined ? { metadata: metadata as Record<string, unknown> } : {}) } };
+  // Throws InvalidStartInputError, which the handler wrapper turns into 400 or 413.
+  return { ok: true, value: parseStartOptions(body) };
 }
