@@ -8,6 +8,7 @@ import { OWNER_HEADER } from './http/session-input.js';
 import { pathFor, routes } from './routes.js';
 import { isSessionId } from './session-id.js';
 import {
+  isOwner,
   parseStartOptions,
   type OwnerOption,
   type SessionMetadata,
@@ -101,7 +102,8 @@ export class SessionClient implements SessionStore {
   }
 
   async check(sessionId: string, options: OwnerOption = {}): Promise<SessionStatus> {
-    if (!isSessionId(sessionId)) return { active: false };
+    // No session can be bound to an owner start would refuse, and such an owner cannot travel in a header.
+    if (!isSessionId(sessionId) || !ownerSendable(options.owner)) return { active: false };
     const response = await this.call('GET', pathFor(routes.check, { sessionId }), { owner: options.owner });
     if (response.status === 404) return { active: false };
     if (response.status !== 200) throw unexpected(response);
@@ -110,7 +112,7 @@ export class SessionClient implements SessionStore {
   }
 
   async destroy(sessionId: string, options: OwnerOption = {}): Promise<void> {
-    if (!isSessionId(sessionId)) return;
+    if (!isSessionId(sessionId) || !ownerSendable(options.owner)) return;
     const response = await this.call('DELETE', pathFor(routes.destroy, { sessionId }), { owner: options.owner });
     if (response.status !== 204) throw unexpected(response);
   }
@@ -166,6 +168,8 @@ export class SessionClient implements SessionStore {
     return fetch(url, { method, headers: sendHeaders, body: input.body, signal: AbortSignal.timeout(this.timeoutMs) });
   }
 }
+
+const ownerSendable = (owner: string | undefined): boolean => owner === undefined || isOwner(owner);
 
 /** execute-api hosts name their region: {api}.execute-api.{region}.amazonaws.com. */
 function regionOf(url: URL): string {

@@ -82,6 +82,9 @@ describe('SessionClient against the local API', () => {
     fixture.requests.reset();
     expect(await client.check('nope')).toEqual({ active: false });
     await client.destroy('nope');
+    // An owner that start would refuse (and no header could carry) matches no session.
+    expect(await client.check(crypto.randomUUID(), { owner: 'naïve\n' })).toEqual({ active: false });
+    await client.destroy(crypto.randomUUID(), { owner: 'x'.repeat(300) });
     await expect(client.start({ metadata: { b: 'x'.repeat(9000) } })).rejects.toMatchObject({ problem: 'metadata_too_large' });
     expect(fixture.requests.total).toBe(0);
   });
