@@ -68,7 +68,7 @@ const scenarios: Record<string, (context: BenchContext) => Promise<unknown>> = {
     const rows = await measureThroughput(context);
     printTable(
       '4. Checks per second through the local HTTP API (autocannon, keep-alive) vs raw SDK GetItem',
-      ['concurrency', 'API checks/s', 'API p50 ms', 'API p99 ms', 'errors', 'raw GetItem/s', 'ratio', 'CPU ms/req API (java+server+load)', 'CPU ms/req raw (java+client)'],
+      ['concurrency', 'API checks/s', 'API p50 ms', 'API p99 ms', 'errors', 'raw GetItem/s', 'ratio', 'CPU ms/req API (java+server+load)', 'CPU ms/req raw (java+client)', 'CPU ms/req HTTP hop', 'CPU ceiling'],
       rows.map((r) => [
         r.concurrency,
         r.apiChecksPerSecond,
@@ -79,7 +79,13 @@ const scenarios: Record<string, (context: BenchContext) => Promise<unknown>> = {
         r.ratio,
         `${r.apiCpuMsPerRequest.total} (${r.apiCpuMsPerRequest.dynamodbLocal}+${r.apiCpuMsPerRequest.server}+${r.apiCpuMsPerRequest.client})`,
         `${r.rawCpuMsPerRequest.total} (${r.rawCpuMsPerRequest.dynamodbLocal}+${r.rawCpuMsPerRequest.client})`,
+        r.hopFloor.cpuMsPerRequest,
+        r.cpuCeiling,
       ]),
+    );
+    console.log(
+      '\n   HTTP hop = autocannon against a no-op Node server at the same rate and concurrency; CPU ceiling = raw CPU per check /' +
+        ' (raw CPU per check + hop CPU): the ratio a server adding nothing but the hop would reach on this machine.',
     );
     return rows;
   },

@@ -22,6 +22,14 @@ export interface CpuPerRequest {
   total: number;
 }
 
+/** What one HTTP hop alone costs here: autocannon against a Node server that answers a constant. */
+export interface HopFloor {
+  requestsPerSecond: number;
+  /** CPU ms per request of the no-op server process plus the load generator. */
+  cpuMsPerRequest: number;
+}
+
+
 export interface ThroughputRow {
   concurrency: number;
   apiChecksPerSecond: number;
@@ -32,6 +40,18 @@ export interface ThroughputRow {
   ratio: number;
   apiCpuMsPerRequest: CpuPerRequest;
   rawCpuMsPerRequest: CpuPerRequest;
+  /** A no-op server driven at the API's rate and concurrency: the CPU an HTTP hop alone costs. */
+  hopFloor: HopFloor;
+  /** The best ratio the machine allows: raw CPU per check over raw CPU plus the hop's CPU. */
+  cpuCeiling: number;
+}
+
+const NOOP_SERVER = `require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => { r.writeHead(200, { 'content-type': 'application/json' }); r.end('{"active":true}'); }); }).listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening on'));`;
+
+/** CPU per request of one HTTP hop (no-op server + load generator) at a given rate and concurrency. */
+async function measureHopFloor(port: number, pid: number | undefined, connections: number, rate: number, seconds: number): Promise<HopFloor> {
+  const run = await withCpu({ server: pid }, async () => (await autocannon({ url: `http://127.0.0.1:${port}/sessions/x`, connections, duration: seconds, overallRate: Math.max(1, Math.round(rate)) })).requests.total);
+  return { requestsPerSecond: round(run.requests / seconds, 0), cpuMsPerRequest: round(run.cpu.server + run.cpu.client, 3) };
 }
 
 /** Runs `work`, returning how much CPU each party used per completed request. */
@@ -77,10 +97,12 @@ export async function measureThroughput(context: BenchContext): Promise<Throughp
   const serverFile = join(ROOT, 'bench', '.build', 'local-server.mjs');
   await build({ entryPoints: [join(ROOT, 'scripts', 'start-local.ts')], outfile: serverFile, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'silent' });
   const server = await launchProcess(process.execPath, [serverFile], { PORT: String(port), DYNAMODB_ENDPOINT: context.endpoint, TABLE_NAME: table.tableName, POWERTOOLS_LOG_LEVEL: 'ERROR' }, /listening on/);
+  const noopPort = await freePort();
+  const noop = await launchProcess(process.execPath, ['-e', NOOP_SERVER], { PORT: String(noopPort) }, /listening on/);
   const rows: ThroughputRow[] = [];
   try {
     for (const concurrency of [1, 16, 64]) {
-      progress(`throughput: ${concurrency} concurrent, ${seconds}s through the local API, then ${seconds}s raw GetItem`);
+      progress(`throughput: ${concurrency} concurrent, ${seconds}s through the local API, ${seconds}s raw GetItem, ${seconds}s no-op HTTP at the API's rate`);
       let next = 0;
       let result: autocannon.Result | undefined;
       const apiRun = await withCpu({ dynamo: context.dynamoPid, server: server.child.pid }, async () => {
@@ -97,6 +119,7 @@ export async function measureThroughput(context: BenchContext): Promise<Throughp
       if (!result) throw new Error('autocannon gave no result');
       const api = apiRun.requests / seconds;
       const raw = rawRun.requests / seconds;
+      const hopFloor = await measureHopFloor(noopPort, noop.child.pid, concurrency, api, seconds);
       rows.push({
         concurrency,
         apiChecksPerSecond: round(api, 0),
@@ -107,10 +130,12 @@ export async function measureThroughput(context: BenchContext): Promise<Throughp
         ratio: round(api / raw),
         apiCpuMsPerRequest: apiRun.cpu,
         rawCpuMsPerRequest: rawRun.cpu,
+        hopFloor,
+        cpuCeiling: round(rawRun.cpu.total / (rawRun.cpu.total + hopFloor.cpuMsPerRequest)),
       });
     }
   } finally {
-    await server.stop('SIGINT');
+    await Promise.all([server.stop('SIGINT'), noop.stop('SIGINT')]);
   }
   return rows;
 }
