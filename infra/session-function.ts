@@ -18,8 +18,8 @@ export interface SessionFunctionProps {
 /**
  * One place that fixes the defaults every handler shares:
  * - Node.js 24 on arm64 (cheaper per GB-second), bundled locally by esbuild (no Docker), minified,
- *   with source maps, and with the AWS SDK bundled: `npm run bench` measured 110-122 ms module
- *   initialisation bundled against 147-161 ms with the runtime's SDK.
+ *   with source maps, and with the AWS SDK bundled: `npm run bench` found module initialisation equal
+ *   within noise either way, so the pinned, tested SDK version wins (README, Performance).
  * - 512 MB: Lambda's CPU share grows with memory, and each request is CPU-bound in the SDK (about
  *   0.6-0.8 ms of a full core per call in the bench); 256 MB would add several ms to every check.
  * - 15 s timeout: above the DynamoDB client's worst case (3 attempts of 1 s connect + 2 s request,
