@@ -17,9 +17,9 @@ describe('races at volume', () => {
   it('1,000 destroy-versus-slide races leave zero sessions alive', async () => {
     const { store, clock } = storeOn(table, { pruneScanLimit: 0 });
     const sessions: string[] = [];
-    await inBatches(Array.from({ length: 1000 }, (_, i) => i), 100, async () => sessions.push((await store.start()).sessionId));
+    await inBatches(Array.from({ length: 1000 }, (_, i) => i), 50, async () => sessions.push((await store.start()).sessionId));
     clock.advance(TTL / 2 + 60); // every check now wants to slide
-    await inBatches(sessions, 100, (sessionId) => Promise.all([store.check(sessionId), store.destroy(sessionId), store.check(sessionId)]));
+    await inBatches(sessions, 50, (sessionId) => Promise.all([store.check(sessionId), store.destroy(sessionId), store.check(sessionId)]));
     const ids = new Set(sessions);
     let alive = 0;
     let start: Record<string, unknown> | undefined;
@@ -50,7 +50,7 @@ describe('races at volume', () => {
   it('10,000 starts give 10,000 distinct ids', async () => {
     const { store } = storeOn(table, { pruneScanLimit: 0 });
     const ids: string[] = [];
-    await inBatches(Array.from({ length: 10_000 }, (_, i) => i), 100, async () => ids.push((await store.start()).sessionId));
+    await inBatches(Array.from({ length: 10_000 }, (_, i) => i), 50, async () => ids.push((await store.start()).sessionId));
     expect(ids).toHaveLength(10_000);
     expect(new Set(ids).size).toBe(10_000);
   }, 180_000);
