@@ -10,7 +10,7 @@ import { startLocalApi, type LocalApi } from '../lib/local/api-server.js';
 import { sessionGate } from '../lib/mcp/session-gate.js';
 import type { RouteName } from '../lib/routes.js';
 import { createTestTable, storeOn, type StoreFixture } from './support/dynamo.js';
-import { apiEvent } from './support/events.js';
+import { apiEvent } from '../lib/local/api-event.js';
 
 /** Cases per property; CI runs the full count (2,000 per handler). */
 const RUNS = 2000;

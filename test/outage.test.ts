@@ -13,7 +13,7 @@ import type { HttpResponse } from '../lib/http/responses.js';
 import { freePort, startDynamoDbLocal } from '../lib/local/dynamodb-local.js';
 import { ensureSessionTable } from '../lib/local/ensure-table.js';
 import { createTestTable, localClient, storeOn } from './support/dynamo.js';
-import { apiEvent } from './support/events.js';
+import { apiEvent } from '../lib/local/api-event.js';
 import { CapturingLogger, injectAwsError } from './support/fakes.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'mcp-sessions-outage-'));

@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { scanAll } from '../lib/local/scan-all.js';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, localClient, readItem, seedItems, storeOn, type TestTable } from './support/dynamo.js';
@@ -7,14 +7,8 @@ import { ManualClock, injectAwsError } from './support/fakes.js';
 const LIMIT = 100;
 
 async function allIds(table: TestTable): Promise<Set<string>> {
-  const ids = new Set<string>();
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await table.client.send(new ScanCommand({ TableName: table.tableName, ExclusiveStartKey: start }));
-    for (const item of page.Items ?? []) ids.add(String(item.sessionId));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return ids;
+  const { items } = await scanAll(table.client, { TableName: table.tableName, ConsistentRead: true });
+  return new Set(items.map((item) => String(item.sessionId)));
 }
 
 describe('prune inside start, on a table of 1,000 sessions (10 % expired)', () => {

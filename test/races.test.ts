@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { scanAll } from '../lib/local/scan-all.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, readItem, storeOn, type TestTable } from './support/dynamo.js';
 
@@ -21,14 +21,8 @@ describe('races at volume', () => {
     clock.advance(TTL / 2 + 60); // every check now wants to slide
     await inBatches(sessions, 50, (sessionId) => Promise.all([store.check(sessionId), store.destroy(sessionId), store.check(sessionId)]));
     const ids = new Set(sessions);
-    let alive = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await table.client.send(new ScanCommand({ TableName: table.tableName, ExclusiveStartKey: start, ConsistentRead: true }));
-      alive += (page.Items ?? []).filter((item) => ids.has(String(item.sessionId))).length;
-      start = page.LastEvaluatedKey;
-    } while (start);
-    expect(alive).toBe(0);
+    const { items } = await scanAll(table.client, { TableName: table.tableName, ConsistentRead: true });
+    expect(items.filter((item) => ids.has(String(item.sessionId)))).toHaveLength(0);
     const checks = await Promise.all(sessions.slice(0, 100).map((sessionId) => store.check(sessionId)));
     expect(checks.every((status) => !status.active)).toBe(true);
   }, 120_000);

@@ -8,7 +8,8 @@ import { systemClock } from '../../lib/clock.js';
 import { DynamoSessionStore } from '../../lib/dynamo-session-store.js';
 import { writeItems } from '../../lib/local/write-items.js';
 import { silentLogger } from '../../lib/logger.js';
-import { routeKey, routes, type RouteName } from '../../lib/routes.js';
+import { apiEvent } from '../../lib/local/api-event.js';
+import type { RouteName } from '../../lib/routes.js';
 import { liveItem, percentile, progress, round, type BenchContext } from '../support.js';
 
 export interface OverheadRow {
@@ -24,17 +25,7 @@ export interface OverheadRow {
   targetP50: number;
 }
 
-const event = (name: RouteName, sessionId?: string): APIGatewayProxyEventV2 =>
-  ({
-    version: '2.0',
-    routeKey: routeKey(routes[name]),
-    rawPath: routes[name].path,
-    rawQueryString: '',
-    headers: {},
-    ...(sessionId ? { pathParameters: { sessionId } } : {}),
-    requestContext: { requestId: 'bench', routeKey: routeKey(routes[name]), http: { method: routes[name].method } },
-    isBase64Encoded: false,
-  }) as unknown as APIGatewayProxyEventV2;
+const event = (name: RouteName, sessionId?: string): APIGatewayProxyEventV2 => apiEvent(name, { sessionId });
 
 async function timed(run: () => Promise<unknown>): Promise<number> {
   const started = performance.now();

@@ -1,4 +1,5 @@
-import { BatchWriteCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { scanAll } from '../../lib/local/scan-all.js';
 import { ManualClock } from '../../lib/clock.js';
 import { DynamoSessionStore } from '../../lib/dynamo-session-store.js';
 import { writeItems } from '../../lib/local/write-items.js';
@@ -32,15 +33,12 @@ const SCAN_LIMIT = 100;
  * delete them. Implemented here only, as the baseline.
  */
 async function baselineStart(client: DynamoDBDocumentClient, tableName: string, now: number): Promise<void> {
-  let start: Record<string, unknown> | undefined;
-  const expired: Record<string, unknown>[] = [];
-  do {
-    const page = await client.send(
-      new ScanCommand({ TableName: tableName, ExclusiveStartKey: start, ProjectionExpression: 'sessionId', FilterExpression: 'expiresAt < :now', ExpressionAttributeValues: { ':now': now } }),
-    );
-    expired.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const { items: expired } = await scanAll(client, {
+    TableName: tableName,
+    ProjectionExpression: 'sessionId',
+    FilterExpression: 'expiresAt < :now',
+    ExpressionAttributeValues: { ':now': now },
+  });
   for (let i = 0; i < expired.length; i += 25) {
     const chunk = expired.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
     await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: chunk } }));
@@ -48,15 +46,7 @@ async function baselineStart(client: DynamoDBDocumentClient, tableName: string, 
 }
 
 async function countExpired(client: DynamoDBDocumentClient, tableName: string, before: number): Promise<number> {
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({ TableName: tableName, ExclusiveStartKey: start, Select: 'COUNT', FilterExpression: 'expiresAt < :t', ExpressionAttributeValues: { ':t': before } }),
-    );
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const { count } = await scanAll(client, { TableName: tableName, Select: 'COUNT', FilterExpression: 'expiresAt < :t', ExpressionAttributeValues: { ':t': before } });
   return count;
 }
 

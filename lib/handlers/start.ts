@@ -1,4 +1,4 @@
-import { withErrorResponses, type HttpHandler } from '../http/handler.js';
+import { instrumentHandler, type HttpHandler } from '../http/handler.js';
 import { isoTime, json } from '../http/responses.js';
 import { startRequest } from '../http/session-input.js';
 import type { Logger } from '../logger.js';
@@ -8,7 +8,7 @@ import type { Telemetry } from '../telemetry.js';
 
 /** POST /sessions: mint a session, optionally bound to an owner and carrying metadata. */
 export const createStartHandler = (store: SessionStore, logger: Logger, telemetry?: Telemetry): HttpHandler =>
-  withErrorResponses({ logger, telemetry }, async (event) => {
+  instrumentHandler({ logger, telemetry }, async (event) => {
     const input = startRequest(event);
     if (!input.ok) return input.response;
     const session = await store.start(input.value);

@@ -24,7 +24,7 @@ const OUTCOME_METRICS: Record<string, Partial<Record<number, MetricName>>> = {
  * log line per request (route, status, latency, a short hash of the session id - never the id), and
  * the request's metrics. No response carries an error's text; logs carry only its name.
  */
-export const withErrorResponses =
+export const instrumentHandler =
   ({ logger, telemetry = noTelemetry }: { logger: Logger; telemetry?: Telemetry | undefined }, handle: HttpHandler): HttpHandler =>
   async (event) => {
     const started = performance.now();

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { pathFor, routeKey, routes, type RouteName } from '../../lib/routes.js';
+import { pathFor, routeKey, routes, type RouteName } from '../routes.js';
 
 export interface EventOptions {
   sessionId?: string;
@@ -8,7 +8,7 @@ export interface EventOptions {
   headers?: Record<string, string>;
 }
 
-/** An HTTP API (payload 2.0) event for one of our routes, shaped as API Gateway sends it. */
+/** An HTTP API (payload 2.0) event for one of our routes, shaped as API Gateway sends it; for tests and the benchmark. */
 export function apiEvent(name: RouteName, options: EventOptions = {}): APIGatewayProxyEventV2 {
   const route = routes[name];
   const pathParameters = options.sessionId === undefined ? undefined : { sessionId: options.sessionId };
