@@ -1,14 +1,23 @@
 /** A small JSON object stored with a session (for MCP: the initialize params). */
 export type SessionMetadata = Record<string, unknown>;
 
-export interface StartOptions {
+/** What every store call accepts besides its input. */
+export interface CallOptions {
+  /**
+   * The caller's deadline: the call gives up (StoreUnavailableError) when it aborts. A handler
+   * passes one signal to every store call of an invocation, so they share one deadline.
+   */
+  signal?: AbortSignal;
+}
+
+export interface StartOptions extends CallOptions {
   /** The authenticated principal the front end saw; later checks and destroys must present the same. */
   owner?: string;
   /** Stored once with the session, returned by every check, never changed. */
   metadata?: SessionMetadata;
 }
 
-export interface OwnerOption {
+export interface OwnerOption extends CallOptions {
   /** The caller's principal; must equal the owner the session was started with (or both absent). */
   owner?: string;
 }
@@ -26,8 +35,11 @@ export interface SessionStore {
    * with the wrong owner, are inactive - indistinguishable from unknown ones.
    */
   check(sessionId: string, options?: OwnerOption): Promise<SessionStatus>;
-  /** Ends the session; ending an unknown, or someone else's, session is a silent no-op. */
-  destroy(sessionId: string, options?: OwnerOption): Promise<void>;
+  /**
+   * Ends the session. True when a live session of this owner was ended; false when there was none
+   * to end (unknown, expired, already ended, or someone else's - which is left untouched).
+   */
+  destroy(sessionId: string, options?: OwnerOption): Promise<boolean>;
 }
 
 export interface StartedSession {
@@ -49,8 +61,12 @@ export type SessionStatus = ActiveSession | { active: false };
 export const OWNER_MAX_LENGTH = 256;
 export const METADATA_MAX_BYTES = 8 * 1024;
 
-/** Owners travel in an HTTP header, so they are printable ASCII. */
-const OWNER_PATTERN = /^[\x20-\x7e]+$/;
+/**
+ * Owners travel in an HTTP header, so they are printable ASCII, and HTTP trims a header's leading
+ * and trailing spaces, so they may have none: an owner that would not arrive intact is refused at
+ * start instead of binding a session no later request can reach.
+ */
+const OWNER_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 export type StartInputProblem = 'invalid_owner' | 'invalid_metadata' | 'metadata_too_large';
 
@@ -75,7 +91,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 export function parseStartOptions(input: { owner?: unknown; metadata?: unknown }): StartOptions {
   const { owner, metadata } = input;
   if (owner !== undefined && !isOwner(owner)) {
-    throw new InvalidStartInputError('invalid_owner', `owner must be 1-${OWNER_MAX_LENGTH} printable ASCII characters`);
+    throw new InvalidStartInputError('invalid_owner', `owner must be 1-${OWNER_MAX_LENGTH} printable ASCII characters, with no leading or trailing space`);
   }
   if (metadata !== undefined && !isPlainObject(metadata)) throw new InvalidStartInputError('invalid_metadata', 'metadata must be a JSON object');
   if (metadata !== undefined && Buffer.byteLength(JSON.stringify(metadata)) > METADATA_MAX_BYTES) {

@@ -1,3 +1,4 @@
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '../../lib/logger.js';
 import type { MetricName, Telemetry } from '../../lib/telemetry.js';
@@ -70,3 +71,49 @@ export class CountingTelemetry implements Telemetry {
     this.flushes++;
   }
 }
+
+/** A TCP endpoint standing in for a broken peer (DynamoDB or our API); see hangingEndpoint and halfAnsweringEndpoint. */
+export interface FaultyEndpoint {
+  url: string;
+  /** Connections it has accepted so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+async function faultyEndpoint(onConnection: (socket: Socket) => void): Promise<FaultyEndpoint> {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createNetServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Accepts every connection, reads the request and never answers: a hung peer. */
+export const hangingEndpoint = (): Promise<FaultyEndpoint> => faultyEndpoint((socket) => socket.resume());
+
+/**
+ * Answers every request with a status line, headers promising a 200-byte JSON body, and half of
+ * it; then stalls with the connection open: a peer that dies mid-answer.
+ */
+export const halfAnsweringEndpoint = (): Promise<FaultyEndpoint> =>
+  faultyEndpoint((socket) => {
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 200\r\n\r\n{"Item":{"sessionId":{"S":"');
+    });
+    socket.resume();
+  });

@@ -1,0 +1,37 @@
+/**
+ * Every wait in the service, in one place, and how the waits nest. A hung DynamoDB (a half-open
+ * keep-alive socket after a Lambda thaw is the usual cause) must end in a fast 503 the caller can
+ * retry, never in a request that runs until something outside us cuts it off.
+ *
+ *   DynamoDB attempt      connect <= 500 ms, whole request <= 1,000 ms (throwOnRequestTimeout), 3 attempts
+ *   sweep (prune) page    <= 1,000 ms, inside the invocation's deadline, never delays the start past it
+ *   handler invocation    <= 2,000 ms for all of its DynamoDB calls together (one shared AbortSignal)
+ *   Lambda timeout        5 s: the deadline plus logging, metrics and a cold start's first request
+ *   SessionClient attempt 3,000 ms: the deadline plus API Gateway and a cold start, so the API's 503
+ *                         arrives before the client gives up on the attempt
+ *   SessionClient call    3 attempts, backoff or Retry-After (1 s) between: <= 11 s in the worst case
+ *   API Gateway           30 s integration limit, never reached
+ *
+ * test/deadline-budget.test.ts checks that these add up.
+ */
+export const DEADLINE_BUDGET = {
+  dynamoConnectTimeoutMs: 500,
+  dynamoRequestTimeoutMs: 1000,
+  dynamoMaxAttempts: 3,
+  sweepDeadlineMs: 1000,
+  handlerDeadlineMs: 2000,
+  lambdaTimeoutSeconds: 5,
+  sessionClientAttemptTimeoutMs: 3000,
+  sessionClientMaxAttempts: 3,
+  /** The longest Retry-After SessionClient waits for; the API sends 1 s. */
+  sessionClientMaxRetryAfterMs: 1000,
+  apiGatewayIntegrationTimeoutMs: 30_000,
+} as const;
+
+/** The longest a SessionClient call can take before it throws StoreUnavailableError. */
+export const sessionClientWorstCaseMs = (budget: typeof DEADLINE_BUDGET = DEADLINE_BUDGET): number =>
+  budget.sessionClientMaxAttempts * budget.sessionClientAttemptTimeoutMs + (budget.sessionClientMaxAttempts - 1) * budget.sessionClientMaxRetryAfterMs;
+
+/** A deadline that also ends when `outer` does (the caller's own deadline, if any). */
+export const deadlineSignal = (ms: number, outer?: AbortSignal): AbortSignal =>
+  outer ? AbortSignal.any([outer, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);
