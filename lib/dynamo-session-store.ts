@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { epochSeconds, type Clock } from './clock.js';
+import { DEADLINE_BUDGET, deadlineSignal } from './deadline-budget.js';
 import { StoreUnavailableError, errorName } from './errors.js';
 import { ExpiredSessionSweeper, type SweepResult } from './expired-session-sweeper.js';
 import type { Logger } from './logger.js';
@@ -28,6 +29,10 @@ export interface DynamoSessionStoreOptions {
   pruneScanLimit?: number;
   /** Ids to mint; only tests replace it (to force a collision). */
   generateId?: () => string;
+  /** Each operation's own deadline, for all its requests; a caller's signal can only shorten it. */
+  deadlineMs?: number;
+  /** The sweep page's deadline inside a start: shorter, so a slow sweep never costs the start its answer. */
+  sweepDeadlineMs?: number;
 }
 
 interface SessionItem {
@@ -52,6 +57,8 @@ export class DynamoSessionStore implements SessionStore {
   readonly maxLifetimeSeconds: number;
   private readonly sweeper: ExpiredSessionSweeper;
   private readonly generateId: () => string;
+  private readonly deadlineMs: number;
+  private readonly sweepDeadlineMs: number;
   /** The latest sweep's figures, for tests and the benchmark. */
   lastSweep: SweepResult | undefined;
 
@@ -59,6 +66,8 @@ export class DynamoSessionStore implements SessionStore {
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     this.maxLifetimeSeconds = options.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
     this.generateId = options.generateId ?? newSessionId;
+    this.deadlineMs = options.deadlineMs ?? DEADLINE_BUDGET.handlerDeadlineMs;
+    this.sweepDeadlineMs = options.sweepDeadlineMs ?? DEADLINE_BUDGET.sweepDeadlineMs;
     this.sweeper = new ExpiredSessionSweeper({
       client: options.client,
       tableName: options.tableName,
@@ -69,13 +78,18 @@ export class DynamoSessionStore implements SessionStore {
 
   async start(options: StartOptions = {}): Promise<StartedSession> {
     parseStartOptions(options); // in-process callers are not type-checked at run time either
+    const signal = deadlineSignal(this.deadlineMs, options.signal);
     const now = epochSeconds(this.options.clock);
     const fields = {
       ...(options.owner !== undefined ? { owner: options.owner } : {}),
       ...(options.metadata !== undefined ? { metadata: JSON.stringify(options.metadata) } : {}),
     };
-    // The sweep runs beside the put, never before it: it can slow a start by one page at most.
-    const [session, sweep] = await Promise.all([this.putNewSession(now, fields), this.sweeper.sweepPage(now)]);
+    // The sweep runs beside the put, never before it, under its own shorter deadline: it can slow a
+    // start by one bounded page at most, and never fails it.
+    const [session, sweep] = await Promise.all([
+      this.putNewSession(now, fields, signal),
+      this.sweeper.sweepPage(now, deadlineSignal(this.sweepDeadlineMs, signal)),
+    ]);
     this.lastSweep = sweep;
     if (sweep.deleted > 0) this.options.events?.pruned(sweep.deleted);
     return session;
@@ -83,36 +97,43 @@ export class DynamoSessionStore implements SessionStore {
 
   async check(sessionId: string, options: OwnerOption = {}): Promise<SessionStatus> {
     if (!isSessionId(sessionId)) return { active: false };
+    const signal = deadlineSignal(this.deadlineMs, options.signal);
     const now = epochSeconds(this.options.clock);
-    const item = await this.read(sessionId);
+    const item = await this.read(sessionId, signal);
     // Someone else's session reads exactly like a missing one: no oracle for stolen ids.
     if (!item || item.expiresAt <= now || item.owner !== options.owner) return { active: false };
-    const expiresAt = item.expiresAt - now >= this.ttlSeconds / 2 ? item.expiresAt : await this.slide(sessionId, item, now);
+    const expiresAt = item.expiresAt - now >= this.ttlSeconds / 2 ? item.expiresAt : await this.slide(sessionId, item, now, signal);
     if (expiresAt === undefined) return { active: false };
     return { active: true, expiresAt, ...(item.metadata !== undefined ? { metadata: JSON.parse(item.metadata) as Record<string, unknown> } : {}) };
   }
 
-  async destroy(sessionId: string, options: OwnerOption = {}): Promise<void> {
-    if (!isSessionId(sessionId)) return;
+  async destroy(sessionId: string, options: OwnerOption = {}): Promise<boolean> {
+    if (!isSessionId(sessionId)) return false;
+    const signal = deadlineSignal(this.deadlineMs, options.signal);
+    const now = epochSeconds(this.options.clock);
     try {
+      // One conditional delete: only a live session, and only its owner's. Anything else fails the
+      // condition and is left alone (an expired item goes with the sweep or TTL), so the answer
+      // "ended" or "nothing to end" costs no extra read.
+      const ownerCondition = options.owner !== undefined ? '#owner = :owner' : 'attribute_not_exists(#owner)';
       await this.options.client.send(
         new DeleteCommand({
           TableName: this.options.tableName,
           Key: { [sessionTable.partitionKey]: sessionId },
-          // Only the owner may end an owned session; anyone else's destroy is a silent no-op.
-          ...(options.owner !== undefined
-            ? { ConditionExpression: '#owner = :owner', ExpressionAttributeValues: { ':owner': options.owner } }
-            : { ConditionExpression: 'attribute_not_exists(#owner)' }),
-          ExpressionAttributeNames: { '#owner': sessionTable.ownerAttribute },
+          ConditionExpression: `attribute_exists(#key) AND #expiresAt > :now AND ${ownerCondition}`,
+          ExpressionAttributeNames: { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute, '#owner': sessionTable.ownerAttribute },
+          ExpressionAttributeValues: { ':now': now, ...(options.owner !== undefined ? { ':owner': options.owner } : {}) },
         }),
+        { abortSignal: signal },
       );
+      return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw new StoreUnavailableError('destroy', { cause: error });
     }
   }
 
-  private async putNewSession(now: number, fields: Pick<SessionItem, 'owner' | 'metadata'>, attemptsLeft = 2): Promise<StartedSession> {
+  private async putNewSession(now: number, fields: Pick<SessionItem, 'owner' | 'metadata'>, signal: AbortSignal, attemptsLeft = 2): Promise<StartedSession> {
     const item: SessionItem = { sessionId: this.generateId(), createdAt: now, expiresAt: now + Math.min(this.ttlSeconds, this.maxLifetimeSeconds), ...fields };
     try {
       await this.options.client.send(
@@ -122,22 +143,24 @@ export class DynamoSessionStore implements SessionStore {
           ConditionExpression: 'attribute_not_exists(#key)',
           ExpressionAttributeNames: { '#key': sessionTable.partitionKey },
         }),
+        { abortSignal: signal },
       );
       return { sessionId: item.sessionId, expiresAt: item.expiresAt };
     } catch (error) {
       // A collision of 122 random bits means a broken generator; one fresh try, then give up loudly.
       if (error instanceof ConditionalCheckFailedException && attemptsLeft > 1) {
         this.options.logger.error('session id collision on start', { session: sessionTag(item.sessionId) });
-        return this.putNewSession(now, fields, attemptsLeft - 1);
+        return this.putNewSession(now, fields, signal, attemptsLeft - 1);
       }
       throw new StoreUnavailableError('start', { cause: error });
     }
   }
 
-  private async read(sessionId: string): Promise<SessionItem | undefined> {
+  private async read(sessionId: string, signal: AbortSignal): Promise<SessionItem | undefined> {
     try {
       const result = await this.options.client.send(
         new GetCommand({ TableName: this.options.tableName, Key: { [sessionTable.partitionKey]: sessionId }, ConsistentRead: true }),
+        { abortSignal: signal },
       );
       return result.Item as SessionItem | undefined;
     } catch (error) {
@@ -153,7 +176,7 @@ export class DynamoSessionStore implements SessionStore {
    * failure tells "someone else slid it" from "gone" without a second read. Returns the expiry now
    * in force, or undefined when the session is gone.
    */
-  private async slide(sessionId: string, current: SessionItem, now: number): Promise<number | undefined> {
+  private async slide(sessionId: string, current: SessionItem, now: number, signal: AbortSignal): Promise<number | undefined> {
     const slidTo = Math.min(now + this.ttlSeconds, current.createdAt + this.maxLifetimeSeconds);
     if (slidTo <= current.expiresAt) return current.expiresAt; // at its absolute limit: nothing to slide
     try {
@@ -167,6 +190,7 @@ export class DynamoSessionStore implements SessionStore {
           ExpressionAttributeValues: { ':now': now, ':slidTo': slidTo, ':earliestStart': slidTo - this.maxLifetimeSeconds },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
+        { abortSignal: signal },
       );
       this.options.events?.slid();
       return slidTo;

@@ -7,7 +7,7 @@ import type { HttpHandler } from '../lib/http/handler.js';
 import type { HttpResponse } from '../lib/http/responses.js';
 import { createTestTable, localClient, storeOn, type StoreFixture, type TestTable } from './support/dynamo.js';
 import { apiEvent } from '../lib/local/api-event.js';
-import { CountingTelemetry, DEAD_ENDPOINT, injectAwsError } from './support/fakes.js';
+import { CountingTelemetry, DEAD_ENDPOINT, ManualClock, injectAwsError } from './support/fakes.js';
 
 interface Api {
   fixture: StoreFixture;
@@ -130,14 +130,26 @@ describe('GET /sessions/{sessionId}', () => {
 });
 
 describe('DELETE /sessions/{sessionId}', () => {
-  it('204 for a live session, again for the same one, and for an unknown one', async () => {
+  it('204 when it ends a live session; 404 {"active": false} for the same one again and for an unknown one', async () => {
     const sessionId = await startSession();
-    for (const id of [sessionId, sessionId, crypto.randomUUID()]) {
+    const ended = await api.destroy(apiEvent('destroy', { sessionId }));
+    expect(ended.statusCode).toBe(204);
+    expect(ended.body).toBeUndefined();
+    for (const id of [sessionId, crypto.randomUUID()]) {
       const response = await api.destroy(apiEvent('destroy', { sessionId: id }));
-      expect(response.statusCode).toBe(204);
-      expect(response.body).toBeUndefined();
+      expect(response.statusCode).toBe(404);
+      expect(bodyOf(response)).toEqual({ active: false });
+      expect(response.headers?.['cache-control']).toBe('no-store');
     }
     expect((await api.check(apiEvent('check', { sessionId }))).statusCode).toBe(404);
+  });
+
+  it('404 for an expired session, which it leaves to the sweep', async () => {
+    const clock = new ManualClock();
+    const own = apiOver(storeOn(table, { clock, ttlSeconds: 60 }));
+    const sessionId = (bodyOf(await own.start(apiEvent('start'))) as { sessionId: string }).sessionId;
+    clock.advance(61);
+    expect((await own.destroy(apiEvent('destroy', { sessionId }))).statusCode).toBe(404);
   });
 
   it.each(MALFORMED_IDS)('400 invalid_session_id for %j with zero DynamoDB calls', async (sessionId) => {
@@ -182,10 +194,11 @@ describe('owner and metadata over HTTP', () => {
   it('a different or missing owner gets exactly the unknown-session answer, and cannot destroy', async () => {
     const sessionId = await owned({ owner: 'alice' });
     const unknown = await api.check(apiEvent('check', { sessionId: crypto.randomUUID(), headers: { 'x-session-owner': 'mallory' } }));
+    const unknownDestroy = await api.destroy(apiEvent('destroy', { sessionId: crypto.randomUUID(), headers: { 'x-session-owner': 'mallory' } }));
     for (const headers of [{ 'x-session-owner': 'mallory' }, {}] as Record<string, string>[]) {
       const response = await api.check(apiEvent('check', { sessionId, headers }));
       expect(response).toEqual(unknown);
-      expect((await api.destroy(apiEvent('destroy', { sessionId, headers }))).statusCode).toBe(204);
+      expect(await api.destroy(apiEvent('destroy', { sessionId, headers }))).toEqual(unknownDestroy);
     }
     expect((await api.check(apiEvent('check', { sessionId, headers: { 'x-session-owner': 'alice' } }))).statusCode).toBe(200);
   });
@@ -197,6 +210,10 @@ describe('owner and metadata over HTTP', () => {
     expectJsonError(await api.start(apiEvent('start', { body: JSON.stringify({ owner: 42 }) })), 400, 'invalid_owner');
     expectJsonError(await api.start(apiEvent('start', { body: JSON.stringify({ metadata: 'text' }) })), 400, 'invalid_metadata');
     expectJsonError(await api.check(apiEvent('check', { sessionId: crypto.randomUUID(), headers: { 'x-session-owner': 'é' } })), 400, 'invalid_owner');
+    // Owners HTTP would trim on the way back cannot be bound: the session would be unreachable.
+    for (const owner of [' alice', 'alice ', ' ']) {
+      expectJsonError(await api.start(apiEvent('start', { body: JSON.stringify({ owner }) })), 400, 'invalid_owner');
+    }
     expect(api.fixture.requests.total).toBe(0);
   });
 });

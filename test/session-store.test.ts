@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../lib/errors.js';
 import { isSessionId } from '../lib/session-id.js';
 import { createTestTable, localClient, readItem, storeOn, type TestTable } from './support/dynamo.js';
-import { DEAD_ENDPOINT, afterCommand, injectAwsError } from './support/fakes.js';
+import { DEAD_ENDPOINT, afterCommand, injectAwsError, recordInputs } from './support/fakes.js';
 
 const TTL = 3600;
 let table: TestTable;
@@ -22,12 +22,17 @@ describe('start', () => {
     expect(await readItem(table, session.sessionId)).toEqual({ sessionId: session.sessionId, createdAt: clock.seconds, expiresAt: clock.seconds + TTL });
   });
 
-  it('never reads as missing right after it was created: 100 start -> check pairs in a row', async () => {
-    const { store } = storeOn(table);
+  it('never reads as missing right after it was created: 100 start -> check pairs in a row, every read consistent', async () => {
+    const { store, raw } = storeOn(table);
+    // DynamoDB Local is always consistent, so the pairs alone would pass without ConsistentRead:
+    // the flag on the request actually sent is what protects a real table's fresh sessions.
+    const reads = recordInputs(raw, 'GetItemCommand');
     for (let i = 0; i < 100; i++) {
       const { sessionId } = await store.start();
       expect(await store.check(sessionId)).toMatchObject({ active: true });
     }
+    expect(reads).toHaveLength(100);
+    expect(reads.every((input) => input.ConsistentRead === true)).toBe(true);
   });
 
   it('costs one PutItem (plus one Scan page when pruning is on)', async () => {
@@ -174,18 +179,28 @@ describe('check', () => {
 });
 
 describe('destroy', () => {
-  it('deletes the session and is idempotent', async () => {
-    const { store } = storeOn(table);
+  it('deletes the session and reports it; again, or for an unknown id, reports nothing ended', async () => {
+    const { store, requests } = storeOn(table);
     const { sessionId } = await store.start();
-    await store.destroy(sessionId);
+    requests.reset();
+    await expect(store.destroy(sessionId)).resolves.toBe(true);
+    expect(requests.byCommand).toEqual({ DeleteItemCommand: 1 });
     expect(await store.check(sessionId)).toEqual({ active: false });
-    await expect(store.destroy(sessionId)).resolves.toBeUndefined();
-    await expect(store.destroy(crypto.randomUUID())).resolves.toBeUndefined();
+    await expect(store.destroy(sessionId)).resolves.toBe(false);
+    await expect(store.destroy(crypto.randomUUID())).resolves.toBe(false);
+  });
+
+  it('an expired session is not "ended" by destroy: false, and the item is left to the sweep', async () => {
+    const { store, clock } = storeOn(table, { pruneScanLimit: 0, ttlSeconds: 60 });
+    const { sessionId } = await store.start();
+    clock.advance(61);
+    await expect(store.destroy(sessionId)).resolves.toBe(false);
+    expect(await readItem(table, sessionId)).toBeDefined();
   });
 
   it('makes no call for a malformed id', async () => {
     const { store, requests } = storeOn(table);
-    await store.destroy('../../etc/passwd');
+    await expect(store.destroy('../../etc/passwd')).resolves.toBe(false);
     expect(requests.total).toBe(0);
   });
 
@@ -236,10 +251,10 @@ describe('owner binding and metadata', () => {
     expect(await store.check(sessionId, { owner: 'user-b' })).toEqual({ active: false });
     expect(await store.check(sessionId)).toEqual({ active: false });
     expect(requests.byCommand).toEqual({ GetItemCommand: 2 });
-    await store.destroy(sessionId, { owner: 'user-b' });
-    await store.destroy(sessionId);
+    await expect(store.destroy(sessionId, { owner: 'user-b' })).resolves.toBe(false);
+    await expect(store.destroy(sessionId)).resolves.toBe(false);
     expect(await readItem(table, sessionId)).toMatchObject({ owner: 'user-a', expiresAt });
-    await store.destroy(sessionId, { owner: 'user-a' });
+    await expect(store.destroy(sessionId, { owner: 'user-a' })).resolves.toBe(true);
     expect(await readItem(table, sessionId)).toBeUndefined();
   });
 
@@ -248,7 +263,7 @@ describe('owner binding and metadata', () => {
     const { sessionId } = await store.start();
     expect(await store.check(sessionId)).toMatchObject({ active: true });
     expect(await store.check(sessionId, { owner: 'someone' })).toEqual({ active: false });
-    await store.destroy(sessionId, { owner: 'someone' });
+    await expect(store.destroy(sessionId, { owner: 'someone' })).resolves.toBe(false);
     expect(await store.check(sessionId)).toMatchObject({ active: true });
   });
 
@@ -256,6 +271,10 @@ describe('owner binding and metadata', () => {
     [{ owner: '' }, 'invalid_owner'],
     [{ owner: 'x'.repeat(257) }, 'invalid_owner'],
     [{ owner: 'naïve' }, 'invalid_owner'],
+    // HTTP trims a header's edge spaces: such an owner could never be presented again.
+    [{ owner: ' alice' }, 'invalid_owner'],
+    [{ owner: 'alice ' }, 'invalid_owner'],
+    [{ owner: ' ' }, 'invalid_owner'],
     [{ metadata: [] as unknown as Record<string, unknown> }, 'invalid_metadata'],
     [{ metadata: { blob: 'x'.repeat(8 * 1024) } }, 'metadata_too_large'],
   ])('rejects %j before any DynamoDB call', async (options, problem) => {

@@ -7,11 +7,11 @@ import type { Telemetry } from '../telemetry.js';
 
 /** GET /sessions/{sessionId}: 200 while active (sliding the expiry when due), 404 otherwise. */
 export const createCheckHandler = (store: SessionStore, logger: Logger, telemetry?: Telemetry): HttpHandler =>
-  instrumentHandler({ logger, telemetry }, async (event) => {
+  instrumentHandler({ logger, telemetry }, async (event, { signal }) => {
     const input = sessionRequest(event);
     if (!input.ok) return input.response;
     const { sessionId, owner } = input.value;
-    const status = await store.check(sessionId, { owner });
+    const status = await store.check(sessionId, { owner, signal });
     if (!status.active) return json(404, { active: false });
     return json(200, { sessionId, active: true, expiresAt: isoTime(status.expiresAt), ...(status.metadata ? { metadata: status.metadata } : {}) });
   });

@@ -8,10 +8,10 @@ import type { Telemetry } from '../telemetry.js';
 
 /** POST /sessions: mint a session, optionally bound to an owner and carrying metadata. */
 export const createStartHandler = (store: SessionStore, logger: Logger, telemetry?: Telemetry): HttpHandler =>
-  instrumentHandler({ logger, telemetry }, async (event) => {
+  instrumentHandler({ logger, telemetry }, async (event, { signal }) => {
     const input = startRequest(event);
     if (!input.ok) return input.response;
-    const session = await store.start(input.value);
+    const session = await store.start({ ...input.value, signal });
     return json(
       201,
       { sessionId: session.sessionId, expiresAt: isoTime(session.expiresAt) },

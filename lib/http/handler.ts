@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { performance } from 'node:perf_hooks';
+import { DEADLINE_BUDGET } from '../deadline-budget.js';
 import { StoreUnavailableError, errorName } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { routeKey, routes } from '../routes.js';
@@ -8,7 +9,30 @@ import { InvalidStartInputError } from '../session-store.js';
 import { METRIC, noTelemetry, type MetricName, type Telemetry } from '../telemetry.js';
 import { errorResponse, internalError, storeUnavailable, type HttpResponse } from './responses.js';
 
-export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
+/** The slice of Lambda's context the wrapper uses; absent outside Lambda (local server, tests). */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** A handler as Lambda and the local server call it. */
+export type HttpHandler = (event: APIGatewayProxyEventV2, context?: InvocationContext) => Promise<HttpResponse>;
+
+/** What a route's handler gets besides the event: the invocation's one deadline, for every store call. */
+export interface Invocation {
+  signal: AbortSignal;
+}
+
+export type RouteHandler = (event: APIGatewayProxyEventV2, invocation: Invocation) => Promise<HttpResponse>;
+
+export interface InstrumentOptions {
+  logger: Logger;
+  telemetry?: Telemetry | undefined;
+  /** The invocation's deadline for all of its store calls (default from lib/deadline-budget.ts). */
+  deadlineMs?: number;
+}
+
+/** Time kept back from Lambda's own timeout to log, flush metrics and answer after the deadline fires. */
+const ANSWER_MARGIN_MS = 500;
 
 /** Which metric each route's answer counts towards; a 503 anywhere is a store error. */
 const OUTCOME_METRICS: Record<string, Partial<Record<number, MetricName>>> = {
@@ -18,20 +42,23 @@ const OUTCOME_METRICS: Record<string, Partial<Record<number, MetricName>>> = {
 };
 
 /**
- * Everything around a handler, in one place: failures mapped to responses (a store outage is a 503
+ * Everything around a handler, in one place: one deadline per invocation (an AbortSignal shared by
+ * all its store calls, never past Lambda's remaining time), failures mapped to responses (a store outage is a 503
  * the caller may retry - never a 404, which would make an MCP client drop a live session; anything
  * else a bare 500; rejected start input a 400, or 413 when the metadata is too large), one structured
  * log line per request (route, status, latency, a short hash of the session id - never the id), and
  * the request's metrics. No response carries an error's text; logs carry only its name.
  */
 export const instrumentHandler =
-  ({ logger, telemetry = noTelemetry }: { logger: Logger; telemetry?: Telemetry | undefined }, handle: HttpHandler): HttpHandler =>
-  async (event) => {
+  ({ logger, telemetry = noTelemetry, deadlineMs = DEADLINE_BUDGET.handlerDeadlineMs }: InstrumentOptions, handle: RouteHandler): HttpHandler =>
+  async (event, context) => {
     const started = performance.now();
+    const remaining = context ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : deadlineMs;
+    const signal = AbortSignal.timeout(Math.max(0, Math.min(deadlineMs, remaining)));
     let response: HttpResponse;
     let failure: string | undefined;
     try {
-      response = await handle(event);
+      response = await handle(event, { signal });
     } catch (error) {
       if (error instanceof InvalidStartInputError) {
         response = errorResponse(error.problem === 'metadata_too_large' ? 413 : 400, error.problem, `${error.message}.`);

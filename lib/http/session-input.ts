@@ -20,7 +20,7 @@ export function sessionRequest(event: APIGatewayProxyEventV2): Parsed<{ sessionI
   if (!isSessionId(sessionId)) return reject(invalidSessionId());
   const owner = event.headers[OWNER_HEADER];
   if (owner === undefined) return { ok: true, value: { sessionId } };
-  if (!isOwner(owner)) return reject(errorResponse(400, 'invalid_owner', `The ${OWNER_HEADER} header must be 1-256 printable ASCII characters.`));
+  if (!isOwner(owner)) return reject(errorResponse(400, 'invalid_owner', `The ${OWNER_HEADER} header must be 1-256 printable ASCII characters with no leading or trailing space.`));
   return { ok: true, value: { sessionId, owner } };
 }
 

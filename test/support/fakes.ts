@@ -117,3 +117,16 @@ export const halfAnsweringEndpoint = (): Promise<FaultyEndpoint> =>
     });
     socket.resume();
   });
+
+/** Records the input of every `commandName` request the client sends, as sent (after any middleware before it). */
+export function recordInputs(client: DynamoDBClient, commandName: string): Record<string, unknown>[] {
+  const inputs: Record<string, unknown>[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === commandName) inputs.push({ ...(args.input as Record<string, unknown>) });
+      return next(args);
+    },
+    { step: 'serialize', name: `record-${commandName}`, override: true },
+  );
+  return inputs;
+}
