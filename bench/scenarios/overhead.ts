@@ -81,13 +81,19 @@ export async function measureOverhead(context: BenchContext): Promise<OverheadRo
     },
     {
       operation: 'destroy',
-      // The same request the store sends: the condition keeps owned sessions from ownerless destroys.
+      // The same request the store sends: only a live session, and only an ownerless destroy of an ownerless one.
       rawCall: 'DeleteItem (conditional)',
       target: 1.1,
       handler: (i) => handlers.destroy(event('destroy', victims[2 * i]?.sessionId)),
       raw: (i) =>
         table.client.send(
-          new DeleteCommand({ TableName: table.tableName, Key: key(victims[2 * i + 1]?.sessionId ?? ''), ConditionExpression: 'attribute_not_exists(#o)', ExpressionAttributeNames: { '#o': 'owner' } }),
+          new DeleteCommand({
+            TableName: table.tableName,
+            Key: key(victims[2 * i + 1]?.sessionId ?? ''),
+            ConditionExpression: 'attribute_exists(#k) AND #e > :now AND attribute_not_exists(#o)',
+            ExpressionAttributeNames: { '#k': 'sessionId', '#e': 'expiresAt', '#o': 'owner' },
+            ExpressionAttributeValues: { ':now': Math.floor(Date.now() / 1000) },
+          }),
         ),
     },
     {
