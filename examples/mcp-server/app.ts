@@ -1,6 +1,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { z } from 'zod';
+import { silentLogger, type Logger } from '../../lib/logger.js';
+import { sessionTag } from '../../lib/session-id.js';
 import { sessionGate, type GateSession } from '../../lib/mcp/session-gate.js';
 import type { SessionStore } from '../../lib/session-store.js';
 
@@ -8,7 +10,9 @@ export interface ExampleOptions {
   store: SessionStore;
   /** Shown by the `session_info` tool, to tell instances apart. */
   instance: string;
-  ownerOf?: (request: Request) => string | undefined;
+  /** The authenticated principal of a request; initialize without one gets 401. */
+  principalOf: (request: Request) => string | undefined;
+  logger?: Logger;
 }
 
 /** The MCP server for one request: stateless, everything it knows of the session comes from the gate. */
@@ -34,12 +38,21 @@ function buildServer(session: GateSession | undefined, instance: string): McpSer
 
 /** The whole example as a Web handler: the session gate in front of the SDK's stateless transport. */
 export function exampleMcpHandler(options: ExampleOptions): (request: Request) => Promise<Response> {
-  return sessionGate({ store: options.store, ownerOf: options.ownerOf }, async (request, session) => {
+  const logger = options.logger ?? silentLogger;
+  const gateOptions = {
+    store: options.store,
+    principalOf: options.principalOf,
+    requireOwner: true,
+    logger,
+    // Stateless: nothing to release when a session ends; say so (never the whole id: it is a secret).
+    onSessionEnded: ({ sessionId }: { sessionId: string }) => logger.info('session ended', { session: sessionTag(sessionId) }),
+  };
+  return sessionGate(gateOptions, async (request, { session, parsedBody }) => {
     // Stateless instances keep no stream open to push from later: no standalone SSE stream (spec: MAY 405).
     if (request.method === 'GET') return new Response(null, { status: 405, headers: { allow: 'POST, DELETE' } });
     const server = buildServer(session, options.instance);
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
-    return transport.handleRequest(request);
+    return transport.handleRequest(request, { parsedBody });
   });
 }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { toNodeListener } from '../../lib/mcp/node-adapter.js';
 import { SessionClient } from '../../lib/session-client.js';
 import { exampleMcpHandler } from './app.js';
+import { consoleLogger, probeSessionService } from './session-service.js';
 
 const sessionsUrl = new URL(process.env.MCP_SESSIONS_URL || 'http://127.0.0.1:3000');
 const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(sessionsUrl.hostname);
@@ -18,11 +19,19 @@ const store = new SessionClient({
 });
 const instance = process.env.INSTANCE || `example-${process.pid}`;
 
+// Fail at once, in one line, rather than with a 503 on every request later.
+const problem = await probeSessionService(store, sessionsUrl);
+if (problem !== undefined) {
+  console.error(problem);
+  process.exit(1);
+}
+
 const mcp = exampleMcpHandler({
   store,
   instance,
+  logger: consoleLogger(sessionsUrl),
   // Demo only: take the user from a header. A real server uses the principal its auth established.
-  ownerOf: (request) => request.headers.get('x-demo-user') ?? undefined,
+  principalOf: (request) => request.headers.get('x-demo-user') ?? undefined,
 });
 
 const server = createServer(
@@ -32,6 +41,10 @@ const server = createServer(
   }),
 );
 
+server.on('error', (error: NodeJS.ErrnoException) => {
+  console.error(`The example cannot listen on PORT ${process.env.PORT ?? 3001}: ${error.code ?? error.message}`);
+  process.exit(1);
+});
 server.listen(Number(process.env.PORT ?? 3001), '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;
   console.log(`MCP example ${instance} listening on http://127.0.0.1:${port}/mcp (sessions in ${sessionsUrl.origin})`);

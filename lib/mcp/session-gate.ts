@@ -1,36 +1,79 @@
+import { sessionClientWorstCaseMs, deadlineSignal } from '../deadline-budget.js';
 import { StoreUnavailableError, errorName } from '../errors.js';
 import { RETRY_AFTER_SECONDS } from '../http/responses.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { InvalidStartInputError, type SessionMetadata, type SessionStore } from '../session-store.js';
+import { InvalidStartInputError, parseStartOptions, type SessionMetadata, type SessionStore } from '../session-store.js';
+import { readBoundedText } from './bounded-body.js';
+import { readInitializeAnswer, withHeader } from './initialize-answer.js';
+import { asInitializeRequest, isBatchWithInitialize, jsonRpcError, parseJson, type InitializeRequest } from './json-rpc.js';
+import { ownerForPrincipal } from './principal-owner.js';
+import { SESSION_PROTOCOL_VERSIONS, checkVersionPolicy, requestVersion } from './protocol-versions.js';
+import { withDeadline } from './store-deadline.js';
 
-/** The session an MCP request belongs to, as the gate hands it to the MCP handler. */
+export { SESSION_PROTOCOL_VERSIONS, PROTOCOL_VERSION_HEADER } from './protocol-versions.js';
+export { ownerForPrincipal } from './principal-owner.js';
+
+/** A live session, as the gate hands it to the MCP handler. */
 export interface GateSession {
   sessionId: string;
-  owner?: string;
-  /** For MCP: the initialize params (protocolVersion, clientInfo, capabilities). */
+  /** Stored at initialize: the negotiated protocolVersion, and the client's clientInfo and capabilities. */
   metadata?: SessionMetadata;
 }
 
-/**
- * The MCP handler behind the gate. `session` is undefined only for requests of protocol versions
- * without sessions (2026-07-28 and later), which the gate passes through untouched.
- */
-export type McpHandler = (request: Request, session: GateSession | undefined) => Promise<Response>;
+export interface GateContext {
+  /**
+   * The request's JSON body, already read (within the cap) and parsed: the request's own body is
+   * consumed, so pass this on, e.g. `transport.handleRequest(request, { parsedBody })`.
+   * Undefined for requests without a body (GET, DELETE).
+   */
+  parsedBody: unknown;
+  /** The principal `principalOf` found, if any. */
+  principal?: string;
+  /** The request's session; absent on an initialize (it has none yet) and on sessionless versions. */
+  session?: GateSession;
+}
+
+export type McpHandler = (request: Request, context: GateContext) => Promise<Response>;
 
 export interface SessionGateOptions {
   /** The library in-process, or SessionClient over the API. */
   store: SessionStore;
-  /** The authenticated principal of a request, to bind sessions to; absent means unbound sessions. */
-  ownerOf?: (request: Request) => string | undefined | Promise<string | undefined>;
+  /**
+   * The authenticated principal of a request (any string; an empty one counts as none). Sessions
+   * are bound to a digest of it (`ownerForPrincipal`), so only the same principal can use them.
+   */
+  principalOf?: (request: Request) => string | undefined | Promise<string | undefined>;
+  /** Refuse an initialize without a principal (401) before anything is stored. */
+  requireOwner?: boolean;
+  /**
+   * Protocol versions without sessions to pass through to the handler untouched, e.g.
+   * `['2026-07-28']`. Default none: every other version but the session ones gets 400.
+   */
+  sessionlessVersions?: readonly string[];
+  /** Versions the gate keeps sessions for (default 2025-11-25, 2025-06-18, 2025-03-26). */
+  sessionVersions?: readonly string[];
+  /** Told after a DELETE ended a live session, so the MCP server can let go of anything it holds. */
+  onSessionEnded?: (ended: { sessionId: string; principal?: string }) => void | Promise<void>;
   logger?: Logger;
-  /** Larger POST bodies get 413 before anything is parsed or stored (default 4 MiB). */
+  /** Larger POST bodies get 413, having read at most this much (default 4 MiB, as the SDK). */
   maxBodyBytes?: number;
+  /**
+   * How long a store call may take before the gate answers 503 (default: SessionClient's worst
+   * case, so its own retries finish first). A client that goes away ends the wait sooner.
+   */
+  storeDeadlineMs?: number;
 }
 
 export const SESSION_ID_HEADER = 'mcp-session-id';
-export const PROTOCOL_VERSION_HEADER = 'mcp-protocol-version';
-/** The first protocol version without sessions: it neither mints nor checks ids. */
-export const SESSIONLESS_FROM_VERSION = '2026-07-28';
+/** Log message for a store outage, so a front end can point its operator at the service. */
+export const STORE_UNAVAILABLE_LOG = 'session store unavailable';
+
+/** The most of an initialize answer read to find the negotiated version (an InitializeResult is small). */
+const MAX_INITIALIZE_ANSWER_BYTES = 1024 * 1024;
+
+const storeUnavailable = () =>
+  jsonRpcError(503, -32000, 'Session store temporarily unavailable; retry shortly', { 'retry-after': String(RETRY_AFTER_SECONDS) });
+const sessionNotFound = () => jsonRpcError(404, -32001, 'Session not found');
 
 /**
  * Applies the Streamable HTTP session rules of the 2025 protocol versions in front of any MCP
@@ -38,89 +81,129 @@ export const SESSIONLESS_FROM_VERSION = '2026-07-28';
  * instance can serve any request of a session.
  */
 export function sessionGate(options: SessionGateOptions, handle: McpHandler): (request: Request) => Promise<Response> {
-  const { store, ownerOf = () => undefined, logger = silentLogger, maxBodyBytes = 4 * 1024 * 1024 } = options;
+  const {
+    store,
+    principalOf = () => undefined,
+    requireOwner = false,
+    onSessionEnded,
+    logger = silentLogger,
+    maxBodyBytes = 4 * 1024 * 1024,
+    storeDeadlineMs = sessionClientWorstCaseMs(),
+  } = options;
+  const policy = checkVersionPolicy({
+    sessionVersions: options.sessionVersions ?? SESSION_PROTOCOL_VERSIONS,
+    sessionlessVersions: options.sessionlessVersions ?? [],
+  });
+  const unsupportedVersion = () =>
+    jsonRpcError(400, -32000, `Bad Request: Unsupported protocol version (supported versions: ${[...policy.sessionVersions, ...policy.sessionlessVersions].join(', ')})`);
 
-  async function initialize(request: Request, params: unknown): Promise<Response> {
-    const owner = await ownerOf(request);
-    const metadata = initializeMetadata(params);
-    const { sessionId } = await store.start({ ...(owner !== undefined ? { owner } : {}), metadata });
-    const response = await handle(request, { sessionId, ...(owner !== undefined ? { owner } : {}), metadata });
-    if (!response.ok) {
-      // The handler refused the initialize: the session would never be used, so don't leave it behind.
-      await store.destroy(sessionId, { owner }).catch(() => undefined);
-      return response;
+  const principalFor = async (request: Request): Promise<string | undefined> => {
+    const principal = await principalOf(request);
+    return principal === undefined || principal === '' ? undefined : principal;
+  };
+  const ownerOption = (principal: string | undefined) => (principal === undefined ? {} : { owner: ownerForPrincipal(principal) });
+  const principalField = (principal: string | undefined) => (principal === undefined ? {} : { principal });
+
+  /** The handler's failures are its own: logged by name, answered as a JSON-RPC internal error. */
+  async function callHandler(request: Request, context: GateContext): Promise<Response> {
+    try {
+      return await handle(request, context);
+    } catch (error) {
+      logger.error('MCP handler failed', { error: errorName(error) });
+      return jsonRpcError(500, -32603, 'Internal error');
     }
-    const headers = new Headers(response.headers);
-    headers.set(SESSION_ID_HEADER, sessionId);
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
   }
 
-  async function continueSession(request: Request, sessionId: string): Promise<Response> {
-    const owner = await ownerOf(request);
-    if (request.method === 'DELETE') {
-      await store.destroy(sessionId, { owner });
-      return new Response(null, { status: 200 });
+  /**
+   * The handler answers first, with no session yet; only a successful InitializeResult starts one,
+   * with the version the server negotiated. A refused or failed initialize stores nothing.
+   */
+  async function initialize(request: Request, message: InitializeRequest, parsedBody: unknown, signal: AbortSignal): Promise<Response> {
+    const principal = await principalFor(request);
+    if (requireOwner && principal === undefined) return jsonRpcError(401, -32000, 'Unauthorized: initialize requires an authenticated principal');
+    const { clientInfo, capabilities } = message.params;
+    // Checked before the handler runs, so an initialize whose session could not be stored never reaches it.
+    parseStartOptions({ metadata: { protocolVersion: SESSION_PROTOCOL_VERSIONS[0], clientInfo, capabilities } });
+
+    const answer = await readInitializeAnswer(await callHandler(request, { parsedBody, ...principalField(principal) }), message.id, MAX_INITIALIZE_ANSWER_BYTES);
+    if (!answer.response.ok || answer.reply === undefined || 'error' in answer.reply) {
+      if (answer.response.ok && answer.reply === undefined) logger.warn('MCP handler answered initialize with no readable JSON-RPC response', {});
+      return answer.response; // passed on as it came, with no session id
     }
-    const status = await store.check(sessionId, { owner });
-    if (!status.active) return jsonRpcError(404, -32001, 'Session not found');
-    return handle(request, { sessionId, ...(owner !== undefined ? { owner } : {}), ...(status.metadata ? { metadata: status.metadata } : {}) });
+    const protocolVersion = answer.reply.result.protocolVersion;
+    if (typeof protocolVersion !== 'string' || !policy.sessionVersions.includes(protocolVersion)) {
+      await answer.response.body?.cancel();
+      logger.warn('MCP handler negotiated a protocol version the gate keeps no sessions for', {});
+      return jsonRpcError(400, -32602, `Unsupported protocol version (supported versions: ${policy.sessionVersions.join(', ')})`);
+    }
+    try {
+      const metadata = { protocolVersion, clientInfo, capabilities };
+      const { sessionId } = await withDeadline('start', signal, (signal) => store.start({ ...ownerOption(principal), metadata, signal }));
+      return withHeader(answer.response, SESSION_ID_HEADER, sessionId);
+    } catch (error) {
+      await answer.response.body?.cancel();
+      throw error;
+    }
+  }
+
+  async function terminate(request: Request, sessionId: string, signal: AbortSignal): Promise<Response> {
+    const principal = await principalFor(request);
+    const ended = await withDeadline('destroy', signal, (signal) => store.destroy(sessionId, { ...ownerOption(principal), signal }));
+    if (!ended) return sessionNotFound();
+    try {
+      await onSessionEnded?.({ sessionId, ...principalField(principal) });
+    } catch (error) {
+      logger.error('onSessionEnded failed', { error: errorName(error) }); // the session has ended all the same
+    }
+    return new Response(null, { status: 200 });
+  }
+
+  async function continueSession(request: Request, sessionId: string, version: string | undefined, parsedBody: unknown, signal: AbortSignal): Promise<Response> {
+    const principal = await principalFor(request);
+    const status = await withDeadline('check', signal, (signal) => store.check(sessionId, { ...ownerOption(principal), signal }));
+    if (!status.active) return sessionNotFound();
+    const negotiated = status.metadata?.protocolVersion;
+    if (version !== undefined && typeof negotiated === 'string' && version !== negotiated) {
+      return jsonRpcError(400, -32000, 'Bad Request: MCP-Protocol-Version does not match the version negotiated for this session');
+    }
+    const session: GateSession = { sessionId, ...(status.metadata ? { metadata: status.metadata } : {}) };
+    return callHandler(request, { parsedBody, ...principalField(principal), session });
   }
 
   return async (request) => {
-    if (!usesSessions(request)) return handle(request, undefined);
+    const version = requestVersion(request, policy);
+    if (version.kind === 'unsupported') return unsupportedVersion();
+
+    let parsedBody: unknown;
+    if (request.method === 'POST') {
+      const body = await readBoundedText(request, maxBodyBytes);
+      if (body.tooLarge) return jsonRpcError(413, -32600, `Payload Too Large: Request body must not exceed ${maxBodyBytes} bytes`);
+      const parsed = parseJson(body.text);
+      if (!parsed.ok) return jsonRpcError(400, -32700, 'Parse error: Invalid JSON');
+      parsedBody = parsed.value;
+    }
+    if (version.kind === 'sessionless') return callHandler(request, { parsedBody, ...principalField(await principalFor(request)) });
+
+    // One deadline for the request's store call; a client that hangs up ends it too.
+    const signal = deadlineSignal(storeDeadlineMs, request.signal);
     try {
-      let message: unknown;
-      if (request.method === 'POST') {
-        const declared = Number(request.headers.get('content-length') ?? 0);
-        const text = declared > maxBodyBytes ? undefined : await request.clone().text();
-        if (text === undefined || Buffer.byteLength(text) > maxBodyBytes) return jsonRpcError(413, -32600, 'Request body too large');
-        message = parseJson(text);
-      }
+      if (isBatchWithInitialize(parsedBody)) return jsonRpcError(400, -32600, 'Invalid Request: initialize must be sent alone, not in a batch');
       // An initialize always starts a fresh session, even when it carries a stale id.
-      if (isInitializeRequest(message)) return await initialize(request, message.params);
+      const initializeMessage = asInitializeRequest(parsedBody);
+      if (initializeMessage !== undefined) return await initialize(request, initializeMessage, parsedBody, signal);
       const sessionId = request.headers.get(SESSION_ID_HEADER);
       if (sessionId === null || sessionId === '') return jsonRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       // A repeated header reaches us comma-joined; our ids never contain commas or spaces.
       if (/[,\s]/.test(sessionId)) return jsonRpcError(400, -32000, 'Bad Request: exactly one Mcp-Session-Id is allowed');
-      return await continueSession(request, sessionId);
+      if (request.method === 'DELETE') return await terminate(request, sessionId, signal);
+      return await continueSession(request, sessionId, version.version, parsedBody, signal);
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
-        logger.warn('session store unavailable', { error: errorName(error.cause) });
-        return jsonRpcError(503, -32000, 'Session store temporarily unavailable; retry shortly', { 'retry-after': String(RETRY_AFTER_SECONDS) });
+        logger.warn(STORE_UNAVAILABLE_LOG, { error: errorName(error.cause) });
+        return storeUnavailable();
       }
       if (error instanceof InvalidStartInputError) return jsonRpcError(400, -32602, `Invalid initialize params: ${error.message}`);
       throw error;
     }
   };
-}
-
-/** Sessions belong to the 2025 protocol versions; 2026-07-28 and later have none. */
-function usesSessions(request: Request): boolean {
-  const version = request.headers.get(PROTOCOL_VERSION_HEADER)?.trim();
-  return !(version && /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= SESSIONLESS_FROM_VERSION);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined; // not JSON, or nested too deeply to parse: certainly not an initialize
-  }
-}
-
-function isInitializeRequest(message: unknown): message is { method: 'initialize'; params: unknown } {
-  return typeof message === 'object' && message !== null && !Array.isArray(message) && (message as { method?: unknown }).method === 'initialize' && 'id' in message;
-}
-
-/** What a later request on another instance needs to know of the client: its initialize params. */
-function initializeMetadata(params: unknown): SessionMetadata {
-  const { protocolVersion, clientInfo, capabilities } = (typeof params === 'object' && params !== null ? params : {}) as Record<string, unknown>;
-  return { protocolVersion, clientInfo, capabilities };
-}
-
-function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-  });
 }
