@@ -1,4 +1,5 @@
-import { BatchWriteCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { errorName } from './errors.js';
 import type { Logger } from './logger.js';
 import { sessionTable } from './table-schema.js';
@@ -9,6 +10,10 @@ export interface SweepResult {
   /** Items DynamoDB read for this page (what a Scan is billed on), not just the expired ones. */
   scanned: number;
   deleted: number;
+  /** Expired keys whose conditional delete was refused: slid since the Scan, or already gone. */
+  skipped: number;
+  /** Expired keys the page found but left because the sweep stopped (deadline or error); a later lap or TTL takes them. */
+  leftOver: number;
   /** True when a whole pass over the table has just been completed. */
   lapCompleted: boolean;
 }
@@ -20,21 +25,29 @@ export interface SweeperOptions {
   scanLimit: number;
   logger: Logger;
   /**
-   * Only items expired at least this long ago are deleted. Deletes are unconditional, so this margin
-   * keeps a container whose clock runs ahead from deleting a session that another container, a
-   * second behind, is still allowed to slide. DynamoDB TTL remains the backstop either way.
+   * Only items expired at least this long ago are deleted. The delete's condition protects a session
+   * slid after the Scan, but not one that nobody has slid yet: a container whose clock runs ahead
+   * would otherwise delete a session that another container, a few seconds behind, still reads as
+   * live and may be about to slide. DynamoDB TTL remains the backstop either way.
    */
   graceSeconds?: number;
-  /** Attempts for a batch whose items DynamoDB left unprocessed. */
-  maxBatchAttempts?: number;
 }
 
-const BATCH_SIZE = 25;
-const NO_SWEEP: SweepResult = { scanned: 0, deleted: 0, lapCompleted: false };
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * DeleteItems in flight at once per page. Enough that a page full of expired keys (100) takes about
+ * a dozen round trips rather than a hundred; few enough to leave the connection pool (50) to the
+ * request the start is really for, and to stop quickly when the deadline passes.
+ */
+export const SWEEP_DELETES_IN_FLIGHT = 8;
+
+const NAMES = { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute };
+const NO_SWEEP: SweepResult = { scanned: 0, deleted: 0, skipped: 0, leftOver: 0, lapCompleted: false };
 
 /**
  * Deletes expired sessions one bounded page at a time, continuing where the previous page stopped.
+ *
+ * Each expired key the Scan finds is deleted with its own `DeleteItem` under `expiresAt < :cutoff`,
+ * so a session slid between the Scan and the delete survives whatever any container's clock says.
  *
  * The sweep position lives in memory, per store instance (one per Lambda container). A position
  * shared in the table would cost a read and a conditional write on every start - more than the
@@ -46,18 +59,22 @@ export class ExpiredSessionSweeper {
   private position: Key | undefined;
   private sweeping = false;
   private readonly graceSeconds: number;
-  private readonly maxBatchAttempts: number;
 
   constructor(private readonly options: SweeperOptions) {
     this.graceSeconds = options.graceSeconds ?? 60;
-    this.maxBatchAttempts = options.maxBatchAttempts ?? 3;
   }
 
-  /** One page of the sweep. Never throws: a failed sweep is logged and retried on a later start. */
-  async sweepPage(nowSeconds: number): Promise<SweepResult> {
+  /**
+   * One page of the sweep. Every request carries `signal`; once it aborts, no new delete starts and
+   * the page returns what it did. Never throws: a failed or cut-short sweep is logged and the rest
+   * is left to a later start (or to TTL).
+   */
+  async sweepPage(nowSeconds: number, signal?: AbortSignal): Promise<SweepResult> {
     // One page at a time per instance: concurrent starts would otherwise read the same page twice.
     if (this.options.scanLimit === 0 || this.sweeping) return NO_SWEEP;
     this.sweeping = true;
+    const cutoff = nowSeconds - this.graceSeconds;
+    let result = NO_SWEEP;
     try {
       const page = await this.options.client.send(
         new ScanCommand({
@@ -66,39 +83,84 @@ export class ExpiredSessionSweeper {
           ExclusiveStartKey: this.position,
           ProjectionExpression: '#key',
           FilterExpression: '#expiresAt < :cutoff',
-          ExpressionAttributeNames: { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute },
-          ExpressionAttributeValues: { ':cutoff': nowSeconds - this.graceSeconds },
+          ExpressionAttributeNames: NAMES,
+          ExpressionAttributeValues: { ':cutoff': cutoff },
         }),
+        { abortSignal: signal },
       );
+      // The lap moves on even if this page's deletes are cut short: a slow table must not pin the
+      // sweep to one page; what is left here is met again next lap, and reads ignore it meanwhile.
       this.position = page.LastEvaluatedKey;
-      const deleted = await this.deleteAll(page.Items ?? []);
-      return { scanned: page.ScannedCount ?? 0, deleted, lapCompleted: page.LastEvaluatedKey === undefined };
+      const keys = page.Items ?? [];
+      const deletes = await this.deleteExpired(keys, cutoff, signal);
+      result = {
+        scanned: page.ScannedCount ?? 0,
+        deleted: deletes.deleted,
+        skipped: deletes.skipped,
+        leftOver: keys.length - deletes.deleted - deletes.skipped,
+        lapCompleted: page.LastEvaluatedKey === undefined,
+      };
+      if (deletes.failure !== undefined) throw deletes.failure;
+      if (signal?.aborted && result.leftOver > 0) this.reportStopped(result);
+      return result;
     } catch (error) {
-      this.options.logger.warn('expired-session sweep failed; sessions are unaffected', { error: errorName(error) });
-      return NO_SWEEP;
+      if (signal?.aborted) this.reportStopped(result);
+      else this.options.logger.warn('expired-session sweep failed; sessions are unaffected', { error: errorName(error), deleted: result.deleted, leftOver: result.leftOver });
+      return result;
     } finally {
       this.sweeping = false;
     }
   }
 
-  private async deleteAll(keys: Key[]): Promise<number> {
-    const batches: Key[][] = [];
-    for (let i = 0; i < keys.length; i += BATCH_SIZE) batches.push(keys.slice(i, i + BATCH_SIZE));
-    const counts = await Promise.all(batches.map((batch) => this.deleteBatch(batch)));
-    return counts.reduce((sum, n) => sum + n, 0);
+  private reportStopped(result: SweepResult): void {
+    this.options.logger.warn('expired-session sweep stopped at its deadline; sessions are unaffected', { deleted: result.deleted, leftOver: result.leftOver });
   }
 
-  /** Deletes one batch, retrying what DynamoDB leaves unprocessed; returns how many were deleted. */
-  private async deleteBatch(keys: Key[]): Promise<number> {
-    const table = this.options.tableName;
-    let pending = keys.map((Key) => ({ DeleteRequest: { Key } }));
-    for (let attempt = 1; pending.length > 0 && attempt <= this.maxBatchAttempts; attempt++) {
-      if (attempt > 1) await pause(25 * 2 ** attempt * Math.random());
-      const result = await this.options.client.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-      pending = (result.UnprocessedItems?.[table] ?? []).flatMap((request) =>
-        request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : [],
+  /**
+   * Deletes the keys with a few requests in flight. Stops taking new keys at the first failure or
+   * when the signal aborts; returns the counts so far and the first failure, if any.
+   */
+  private async deleteExpired(keys: Key[], cutoff: number, signal: AbortSignal | undefined): Promise<{ deleted: number; skipped: number; failure?: unknown }> {
+    let next = 0;
+    let deleted = 0;
+    let skipped = 0;
+    let failure: unknown;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (!failed && !signal?.aborted) {
+        const key = keys[next++];
+        if (key === undefined) return;
+        try {
+          if (await this.deleteIfExpired(key, cutoff, signal)) deleted++;
+          else skipped++;
+        } catch (error) {
+          if (!failed) failure = error;
+          failed = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SWEEP_DELETES_IN_FLIGHT, keys.length) }, worker));
+    return failed ? { deleted, skipped, failure } : { deleted, skipped };
+  }
+
+  /** True when deleted; false when the condition refused (slid since the Scan, or already gone). */
+  private async deleteIfExpired(key: Key, cutoff: number, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      await this.options.client.send(
+        new DeleteCommand({
+          TableName: this.options.tableName,
+          Key: key,
+          // A missing item fails the condition too: "already gone" is a skip, not an error.
+          ConditionExpression: '#expiresAt < :cutoff',
+          ExpressionAttributeNames: { '#expiresAt': sessionTable.expiryAttribute },
+          ExpressionAttributeValues: { ':cutoff': cutoff },
+        }),
+        { abortSignal: signal },
       );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
-    return keys.length - pending.length;
   }
 }
