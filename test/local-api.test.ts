@@ -1,16 +1,15 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json } from '../lib/http/responses.js';
-import { startLocalApi, type LocalApi } from '../lib/local/api-server.js';
-import { freePort } from '../lib/local/dynamodb-local.js';
+import { json, type HttpResponse } from '../lib/http/responses.js';
+import { BODY_LIMITS, localErrors, startLocalApi, type LocalApi } from '../lib/local/api-server.js';
+import { rawExchange, type RawResponse } from '../lib/local/raw-http.js';
 import { importHandlers } from '../lib/local/handlers.js';
 import { routeKey, routes } from '../lib/routes.js';
 import { createTestTable, endpoint } from './support/dynamo.js';
-import { launchTs, type Launched } from '../lib/local/launch-ts.js';
 
 describe('local HTTP API over the real handler modules', () => {
   let api: LocalApi;
@@ -34,7 +33,9 @@ describe('local HTTP API over the real handler modules', () => {
     expect(await checked.json()).toMatchObject({ sessionId, active: true });
 
     expect((await fetch(`${api.url}/sessions/${sessionId}`, { method: 'DELETE' })).status).toBe(204);
-    expect((await fetch(`${api.url}/sessions/${sessionId}`, { method: 'DELETE' })).status).toBe(204);
+    const again = await fetch(`${api.url}/sessions/${sessionId}`, { method: 'DELETE' });
+    expect(again.status).toBe(404);
+    expect(await again.json()).toEqual({ active: false });
     const gone = await fetch(`${api.url}/sessions/${sessionId}`);
     expect(gone.status).toBe(404);
     expect(await gone.json()).toEqual({ active: false });
@@ -54,13 +55,71 @@ describe('local HTTP API over the real handler modules', () => {
     }
   });
 
-  it('unknown routes get 404 and wrong methods 405, both as JSON errors', async () => {
+  it('unknown routes get 404 and wrong methods 405 with Allow naming the methods the path supports', async () => {
     const missing = await fetch(`${api.url}/nothing-here`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: 'route_not_found' });
     const wrong = await fetch(`${api.url}/sessions`, { method: 'PUT' });
     expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
     expect(await wrong.json()).toMatchObject({ error: 'method_not_allowed' });
+    const patch = await fetch(`${api.url}/sessions/${randomUUID()}`, { method: 'PATCH' });
+    expect(patch.status).toBe(405);
+    expect(patch.headers.get('allow')).toBe('GET, DELETE');
+  });
+});
+
+describe('errors the local server answers itself', () => {
+  const throwingHandler = async (): Promise<HttpResponse> => {
+    throw new Error('a bug in a handler');
+  };
+  let api: LocalApi;
+  beforeAll(async () => {
+    // Handlers that throw, to reach the server's own 500; 300 ms to send a request, to reach its 408.
+    api = await startLocalApi({ start: throwingHandler, check: throwingHandler, destroy: throwingHandler }, { port: 0, requestTimeoutMs: 300 });
+  });
+  afterAll(() => api.close());
+
+  const raw = (request: string) => rawExchange(api.url, request).response();
+  const cases: [string, () => Promise<RawResponse>, number, string][] = [
+    ['a request line Node cannot parse', () => raw('BREW /sessions HTTP/1.1\r\nhost: x\r\n\r\n'), 400, 'bad_request'],
+    ['a request target that is not a path', () => raw('GET * HTTP/1.1\r\nhost: x\r\n\r\n'), 400, 'bad_request'],
+    ['no such route', () => raw('GET /nothing-here HTTP/1.1\r\nhost: x\r\n\r\n'), 404, 'route_not_found'],
+    ['a method the route does not serve', () => raw('PUT /sessions HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n'), 405, 'method_not_allowed'],
+    ['a request that takes too long to arrive', () => raw('GET /sessions/x HTTP/1.1\r\nhost: x\r\n'), 408, 'request_timeout'],
+    ['a body over the route\'s limit', () => raw(`POST /sessions HTTP/1.1\r\nhost: x\r\ncontent-length: ${BODY_LIMITS.start + 1}\r\n\r\n`), 413, 'payload_too_large'],
+    ['headers over Node\'s 16 KiB limit', () => raw(`GET /sessions/x HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`), 431, 'headers_too_large'],
+    ['a handler that throws', () => raw('GET /sessions/x HTTP/1.1\r\nhost: x\r\n\r\n'), 500, 'internal_error'],
+  ];
+
+  it.each(cases)('%s: JSON error with cache-control: no-store', async (_, send, status, code) => {
+    const response = await send();
+    expect(response.status).toBe(status);
+    expect(response.headers['content-type']).toBe('application/json');
+    expect(response.headers['cache-control']).toBe('no-store');
+    const body = JSON.parse(response.body) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(['error', 'message']);
+    expect(body.error).toBe(code);
+    if (status === 405) expect(response.headers.allow).toBe('POST');
+  });
+
+  it('every error the local server can produce is one of the cases above and is in the README error table', async () => {
+    const produced = new Set(cases.map(([, , , code]) => code));
+    const declared = [
+      localErrors.badRequest(),
+      localErrors.badTarget(),
+      localErrors.routeNotFound(),
+      localErrors.methodNotAllowed('/sessions'),
+      localErrors.requestTimeout(),
+      localErrors.payloadTooLarge(1),
+      localErrors.headersTooLarge(),
+    ].map((response) => (JSON.parse(response.body ?? '{}') as { error: string }).error);
+    expect(Object.keys(localErrors)).toHaveLength(declared.length);
+    expect(new Set([...declared, 'internal_error'])).toEqual(produced);
+    const tableRows = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| `'));
+    for (const code of produced) expect(tableRows.some((row) => row.includes(`\`${code}\``)), `README error table row for ${code}`).toBe(true);
   });
 });
 
@@ -101,36 +160,5 @@ describe('the APIGatewayProxyEventV2 the local server builds', () => {
     expect(check?.body).toBeUndefined();
     expect(start).toMatchObject({ routeKey: 'POST /sessions', body: '{"k":"v"}' });
     expect(start?.pathParameters).toBeUndefined();
-  });
-});
-
-describe('npm start', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mcp-sessions-data-'));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-  const launch = (port: number): Promise<Launched> =>
-    launchTs('scripts/start-local.ts', { PORT: String(port), MCP_SESSIONS_DATA_DIR: dataDir, TABLE_NAME: 'mcp-sessions', DYNAMODB_ENDPOINT: '' }, /listening on/);
-
-  it('keeps sessions on disk across a restart, and Ctrl-C stops the server and DynamoDB Local', async () => {
-    const port = await freePort();
-    const first = await launch(port);
-    expect(first.output()).toContain(`curl -i -X POST http://127.0.0.1:${port}/sessions`);
-    const dynamoUrl = /DynamoDB Local (http:\/\/\S+)/.exec(first.output())?.[1];
-    expect(dynamoUrl).toBeDefined();
-    const created = await fetch(`http://127.0.0.1:${port}/sessions`, { method: 'POST' });
-    const { sessionId } = (await created.json()) as { sessionId: string };
-    expect(await first.stop('SIGINT')).toBe(0);
-    await expect(fetch(`http://127.0.0.1:${port}/sessions/${sessionId}`)).rejects.toThrow();
-    await expect(fetch(String(dynamoUrl))).rejects.toThrow();
-
-    const second = await launch(port);
-    try {
-      expect(second.output()).toContain('table mcp-sessions found');
-      const checked = await fetch(`http://127.0.0.1:${port}/sessions/${sessionId}`);
-      expect(checked.status).toBe(200);
-      expect(await checked.json()).toMatchObject({ sessionId, active: true });
-    } finally {
-      expect(await second.stop('SIGINT')).toBe(0);
-    }
   });
 });

@@ -1,13 +1,25 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpHandler } from '../http/handler.js';
-import { errorResponse, type HttpResponse } from '../http/responses.js';
-import { matchRoute, routeKey, type RouteName } from '../routes.js';
+import { errorResponse, internalError, type HttpResponse } from '../http/responses.js';
+import { MAX_START_BODY_BYTES } from '../http/session-input.js';
+import { matchRoute, routeKey, routeNames, routes, type RouteName } from '../routes.js';
+import { bodyPending, declaredTooLarge, readBoundedBody } from './read-body.js';
 
 /** API Gateway HTTP APIs refuse payloads over 10 MB; so does the local stand-in. */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * The most body each route reads. Start stops at its own limit, so its 413 is the one the handler
+ * would give and it holds 16 KiB at most; check and destroy ignore bodies, as API Gateway's 10 MB.
+ */
+export const BODY_LIMITS: Readonly<Record<RouteName, number>> = {
+  start: MAX_START_BODY_BYTES,
+  check: API_GATEWAY_MAX_BODY_BYTES,
+  destroy: API_GATEWAY_MAX_BODY_BYTES,
+};
 
 export type RouteHandlers = Record<RouteName, HttpHandler>;
 
@@ -17,21 +29,40 @@ export interface LocalApi {
   close(): Promise<void>;
 }
 
+export interface LocalApiOptions {
+  port?: number;
+  host?: string;
+  /** How long a client may take to send a whole request (408 after); Node's defaults when absent. */
+  requestTimeoutMs?: number;
+}
+
 /**
  * Serves the Lambda handlers over plain HTTP, turning each request into the APIGatewayProxyEventV2
  * an HTTP API (payload 2.0) would send: route key, decoded path parameters, lowercased headers with
  * repeats joined by commas, string body. No authorization: it listens on loopback only.
+ *
+ * Every answer it makes itself is a JSON error with `cache-control: no-store` (see localErrors).
  */
-export async function startLocalApi(handlers: RouteHandlers, options: { port?: number; host?: string } = {}): Promise<LocalApi> {
-  const server = createServer((request, response) => {
-    serve(handlers, request, response).catch(() => send(response, errorResponse(500, 'internal_error', 'Unexpected error.')));
-  });
+export async function startLocalApi(handlers: RouteHandlers, options: LocalApiOptions = {}): Promise<LocalApi> {
+  const timeouts: ServerOptions = options.requestTimeoutMs
+    ? { requestTimeout: options.requestTimeoutMs, headersTimeout: options.requestTimeoutMs, connectionsCheckingInterval: Math.min(options.requestTimeoutMs, 30_000) }
+    : {};
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
+    serve(handlers, request, response).catch(() => {
+      if (response.headersSent) response.destroy();
+      else reply(request, response, internalError());
+    });
+  };
+  const server = createServer(timeouts, handle);
+  // With this listener Node no longer sends "100 Continue" by itself: serve() sends it only once the
+  // route and the declared length are known to be acceptable, so a refused body is never invited.
+  server.on('checkContinue', handle);
   server.keepAliveTimeout = 65_000;
-  // Requests Node's parser refuses (unknown methods, malformed lines) still get the JSON error shape.
-  server.on('clientError', (_error, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const body = JSON.stringify({ error: 'bad_request', message: 'Malformed HTTP request.' });
-    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  // Requests Node's parser refuses (unknown methods, malformed lines, oversized headers, too slow)
+  // still get the JSON error shape.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
+    socket.end(rawResponse(clientErrorResponse(error)));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -49,17 +80,38 @@ export async function startLocalApi(handlers: RouteHandlers, options: { port?: n
   };
 }
 
+/** The errors the local server answers itself, before or instead of a handler; each is in the README's error table. */
+export const localErrors = {
+  badRequest: (): HttpResponse => errorResponse(400, 'bad_request', 'Malformed HTTP request.'),
+  badTarget: (): HttpResponse => errorResponse(400, 'bad_request', 'Malformed request target.'),
+  routeNotFound: (): HttpResponse => errorResponse(404, 'route_not_found', 'No such route.'),
+  methodNotAllowed: (path: string): HttpResponse =>
+    errorResponse(405, 'method_not_allowed', 'Method not allowed on this route.', { allow: allowedMethods(path).join(', ') }),
+  requestTimeout: (): HttpResponse => errorResponse(408, 'request_timeout', 'The request took too long to arrive.'),
+  payloadTooLarge: (limit: number): HttpResponse => errorResponse(413, 'payload_too_large', `The request body must be at most ${limit} bytes.`),
+  headersTooLarge: (): HttpResponse => errorResponse(431, 'headers_too_large', 'The request headers are too large.'),
+} as const;
+
+/** The methods some route serves at this path, for a 405's Allow header. */
+function allowedMethods(path: string): string[] {
+  const methods = routeNames.map((name) => routes[name].method).filter((method) => typeof matchRoute(method, path) === 'object');
+  return [...new Set(methods)];
+}
+
 async function serve(handlers: RouteHandlers, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = parseTarget(request.url ?? '/');
-  if (!url) return send(response, errorResponse(400, 'bad_request', 'Malformed request target.'));
-  const method = request.method ?? 'GET';
-  const body = await readBody(request);
-  if (body === 'too-large') return send(response, errorResponse(413, 'payload_too_large', 'The request body is too large.'));
-  const match = matchRoute(method, url.pathname);
-  if (match === undefined) return send(response, errorResponse(404, 'route_not_found', 'No such route.'));
-  if (match === 'method-not-allowed') return send(response, errorResponse(405, 'method_not_allowed', 'Method not allowed on this route.'));
-  const event = toEvent(request, url, body, routeKey(match.route), match.pathParameters);
-  send(response, await handlers[match.name](event));
+  if (!url) return reply(request, response, localErrors.badTarget());
+  const match = matchRoute(request.method ?? 'GET', url.pathname);
+  if (match === undefined) return reply(request, response, localErrors.routeNotFound());
+  if (match === 'method-not-allowed') return reply(request, response, localErrors.methodNotAllowed(url.pathname));
+  const limit = BODY_LIMITS[match.name];
+  if (declaredTooLarge(request, limit)) return reply(request, response, localErrors.payloadTooLarge(limit));
+  if (/100-continue/i.test(request.headers.expect ?? '')) response.writeContinue();
+  const body = await readBoundedBody(request, limit);
+  if (body.kind === 'aborted') return;
+  if (body.kind === 'too-large') return reply(request, response, localErrors.payloadTooLarge(limit));
+  const event = toEvent(request, url, body.text, routeKey(match.route), match.pathParameters);
+  reply(request, response, await handlers[match.name](event));
 }
 
 /** The request target as a URL; a path such as "//x" is a path here, not a host. */
@@ -69,18 +121,6 @@ function parseTarget(target: string): URL | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function readBody(request: IncomingMessage): Promise<string | undefined | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) return 'too-large';
-    chunks.push(buffer);
-  }
-  return size === 0 ? undefined : Buffer.concat(chunks).toString('utf8');
 }
 
 function toEvent(
@@ -127,8 +167,30 @@ function toEvent(
   };
 }
 
-function send(response: ServerResponse, result: HttpResponse): void {
+/**
+ * Writes a result. Answering before the request's body was read to its end (refused, or over the
+ * limit) closes the connection: Node sends the answer, then closes, and the unread rest is never read.
+ */
+function reply(request: IncomingMessage, response: ServerResponse, result: HttpResponse): void {
   const body = result.body === undefined ? undefined : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
-  response.writeHead(result.statusCode, { ...result.headers, ...(body ? { 'content-length': body.length } : {}) });
+  response.writeHead(result.statusCode, {
+    ...result.headers,
+    ...(body ? { 'content-length': body.length } : {}),
+    ...(bodyPending(request) ? { connection: 'close' } : {}),
+  });
   response.end(body);
+}
+
+function clientErrorResponse(error: NodeJS.ErrnoException): HttpResponse {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return localErrors.headersTooLarge();
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return localErrors.requestTimeout();
+  return localErrors.badRequest();
+}
+
+/** A whole HTTP/1.1 response, for sockets the parser gave up on (no ServerResponse exists for them). */
+function rawResponse(result: HttpResponse): string {
+  const body = result.body ?? '';
+  const headers = { ...result.headers, 'content-length': Buffer.byteLength(body), connection: 'close' };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${String(value)}`);
+  return `HTTP/1.1 ${result.statusCode} ${STATUS_CODES[result.statusCode] ?? ''}\r\n${lines.join('\r\n')}\r\n\r\n${body}`;
 }
