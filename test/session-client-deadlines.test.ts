@@ -97,6 +97,17 @@ describe('SessionClient deadlines: the caller\'s signal', () => {
     expect(counting.seen).toHaveLength(3);
   });
 
+  it('a credential lookup that never answers is bounded too: by the attempt timeout, and by the caller\'s signal', async () => {
+    const server = await open(scriptedServer([{ status: 204 }]));
+    const signing = { kind: 'sigv4', region: 'eu-west-1', credentials: () => new Promise<never>(() => undefined) } as const;
+    const short = new SessionClient({ baseUrl: server.url, signing, timeoutMs: 100, maxAttempts: 2, sleep: async () => undefined });
+    expect(await outcomeWithin(short.destroy(crypto.randomUUID()), 2 * 100 + SLACK_MS)).toBeInstanceOf(StoreUnavailableError);
+    const patient = new SessionClient({ baseUrl: server.url, signing });
+    const call = patient.destroy(crypto.randomUUID(), { signal: AbortSignal.timeout(CALLER_DEADLINE_MS) });
+    expect(await outcomeWithin(call, CALLER_DEADLINE_MS + SLACK_MS)).toBeInstanceOf(StoreUnavailableError);
+    expect(server.seen).toHaveLength(0);
+  });
+
   it('an already-aborted caller signal sends nothing and throws StoreUnavailableError', async () => {
     const server = await open(scriptedServer([{ status: 204 }]));
     const outcomes = await Promise.all(everyCall(unsigned(server.url), AbortSignal.abort()).map((call) => outcomeWithin(call, SLACK_MS)));
