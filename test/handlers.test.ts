@@ -72,7 +72,7 @@ describe('POST /sessions', () => {
     expect(Object.keys(body).sort()).toEqual(['expiresAt', 'sessionId']);
     expect(body.expiresAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
     expect(Date.parse(body.expiresAt) / 1000).toBe(api.fixture.clock.seconds + 3600);
-    expect(response.headers?.location).toBe(`/sessions/${body.sessionId}`);
+    expect(response.headers?.location).toBe(`sessions/${body.sessionId}`); // relative: resolves under any base path
     expect(response.headers?.['content-type']).toBe('application/json');
   });
 

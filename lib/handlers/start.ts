@@ -15,7 +15,9 @@ export const createStartHandler = (store: SessionStore, logger: Logger, telemetr
     return json(
       201,
       { sessionId: session.sessionId, expiresAt: isoTime(session.expiresAt) },
-      { location: pathFor(routes.check, { sessionId: session.sessionId }) },
+      // Relative (RFC 3986), so it resolves under whatever base path a custom domain maps us to:
+      // POST /v1/sessions -> /v1/sessions/{id}; an absolute /sessions/{id} would lose the /v1.
+      { location: pathFor(routes.check, { sessionId: session.sessionId }).slice(1) },
     );
   });
 
