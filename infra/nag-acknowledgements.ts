@@ -1,15 +1,55 @@
-import { Validations, type Acknowledgment } from 'aws-cdk-lib';
-import type { Construct } from 'constructs';
+import { Stack, Validations, type Acknowledgment } from 'aws-cdk-lib';
+import type { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Construct, type IConstruct } from 'constructs';
 
 /**
  * Every cdk-nag (AwsSolutions) finding this stack accepts, each with the reason it is right for
- * this stack. Empty today: the stack passes the pack with zero findings, by design rather than by
- * acknowledgement (own roles instead of managed policies, access logging, the latest Node runtime).
- * `test/stack.test.ts` runs the pack over the synthesised stack and fails on any finding not listed
- * here, and on any listed acknowledgement that no longer matches a finding.
+ * this stack. Stack-wide: none. The stack passes the pack by design rather than by acknowledgement
+ * (own roles instead of managed policies, access logging, the latest Node runtime).
+ * `test/stack.test.ts` runs the pack over the synthesised stack and fails on any finding not
+ * acknowledged, and on any acknowledgement that no longer matches a finding.
  */
 export const NAG_ACKNOWLEDGEMENTS: readonly Acknowledgment[] = [];
 
 export function acknowledgeNagFindings(scope: Construct): void {
   if (NAG_ACKNOWLEDGEMENTS.length > 0) Validations.of(scope).acknowledge(...NAG_ACKNOWLEDGEMENTS);
+}
+
+export const INVOKE_WILDCARD_REASON =
+  'execute-api:Invoke scoped to one route of this API. The stage segment is "*" because the API has exactly one stage ($default), ' +
+  'created by this stack; the path ends in "*" on GET and DELETE /sessions/{sessionId} because the session id is a secret chosen at ' +
+  'runtime, so no policy can name it and IAM cannot match a path parameter. Method and path prefix stay fixed.';
+
+/**
+ * The IAM5 findings a grant of invoke on these routes raises, one per route, each acknowledged by its
+ * exact finding id (`AwsSolutions-IAM5[Resource::<the route's ARN>]`, cdk-nag's per-finding form of
+ * `appliesTo`): any other wildcard on the same policy is still a finding.
+ */
+export function invokeWildcardAcknowledgements(routes: readonly HttpRoute[]): Acknowledgment[] {
+  return routes.map((route) => ({
+    id: `AwsSolutions-IAM5[Resource::${flattenForNag(Stack.of(route).resolve(route.routeArn))}]`,
+    reason: INVOKE_WILDCARD_REASON,
+  }));
+}
+
+/** Acknowledges the invoke wildcards on the grantee's own constructs (its policy lives under it). */
+export function acknowledgeInvokeWildcards(grantee: unknown, routes: readonly HttpRoute[]): void {
+  if (Construct.isConstruct(grantee)) Validations.of(grantee as IConstruct).acknowledge(...invokeWildcardAcknowledgements(routes));
+}
+
+/** Renders a resolved CloudFormation value the way cdk-nag names it in a finding id (Ref → <Name>). */
+function flattenForNag(value: unknown): string {
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  if (typeof value === 'object' && value !== null) {
+    if ('Fn::Join' in value && Array.isArray(value['Fn::Join'])) {
+      const [delimiter, parts] = value['Fn::Join'] as [string, unknown[]];
+      return parts.map(flattenForNag).join(delimiter);
+    }
+    if ('Ref' in value) return `<${flattenForNag(value.Ref)}>`;
+    if ('Fn::GetAtt' in value && Array.isArray(value['Fn::GetAtt'])) {
+      const [resource, attribute] = value['Fn::GetAtt'] as [unknown, unknown];
+      return `<${flattenForNag(resource)}.${flattenForNag(attribute)}>`;
+    }
+  }
+  return JSON.stringify(value);
 }

@@ -30,10 +30,12 @@ export class Operations extends Construct {
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
     const { api, table, functions } = props;
-    // Ids must be unique across every expression shown on one graph, hence the prefix.
+    // Ids must be unique across every expression shown on one graph, hence the prefix. FILL: these
+    // metrics are sparse (no datapoint when nothing happened), and a sum with one series missing at a
+    // timestamp is missing there, so one function's throttles would vanish beside two quiet ones.
     const sum = (prefix: string, metrics: IMetric[], label: string): MathExpression =>
       new MathExpression({
-        expression: metrics.map((_, i) => `${prefix}${i}`).join(' + '),
+        expression: metrics.map((_, i) => `FILL(${prefix}${i}, 0)`).join(' + '),
         usingMetrics: Object.fromEntries(metrics.map((m, i) => [`${prefix}${i}`, m])),
         label,
         period: PERIOD,
@@ -43,13 +45,23 @@ export class Operations extends Construct {
     const serverErrors = api.metricServerError({ period: PERIOD, statistic: 'Sum' });
     const clientErrors = api.metricClientError({ period: PERIOD, statistic: 'Sum' });
     const latencyP99 = api.metricLatency({ period: PERIOD, statistic: 'p99' });
-    const serverErrorRate = new MathExpression({ expression: '100 * errors / MAX([requests, 1])', usingMetrics: { errors: serverErrors, requests }, label: 'API 5xx %', period: PERIOD });
-    const lambdaErrors = sum('errors', functions.map((fn) => fn.metricErrors({ period: PERIOD })), 'Lambda errors');
-    const lambdaThrottles = sum('throttles', functions.map((fn) => fn.metricThrottles({ period: PERIOD })), 'Lambda throttles');
-    const dynamoThrottles = table.metricThrottledRequestsForOperations({
-      operations: [Operation.GET_ITEM, Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.DELETE_ITEM, Operation.SCAN, Operation.BATCH_WRITE_ITEM],
+    // A percentage only where there were requests; FILL so a period with requests and no 5xx datapoint reads 0 %.
+    const serverErrorRate = new MathExpression({
+      expression: 'IF(FILL(requests, 0) > 0, 100 * FILL(errors, 0) / FILL(requests, 0), 0)',
+      usingMetrics: { errors: serverErrors, requests },
+      label: 'API 5xx %',
       period: PERIOD,
     });
+    const lambdaErrors = sum('errors', functions.map((fn) => fn.metricErrors({ period: PERIOD })), 'Lambda errors');
+    const lambdaThrottles = sum('throttles', functions.map((fn) => fn.metricThrottles({ period: PERIOD })), 'Lambda throttles');
+    // One series per operation the functions use (TABLE_ACTIONS), summed with FILL like the others.
+    const dynamoThrottles = sum(
+      'throttled',
+      [Operation.GET_ITEM, Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.DELETE_ITEM, Operation.SCAN].map((operation) =>
+        table.metric('ThrottledRequests', { dimensionsMap: { TableName: table.tableName, Operation: operation }, statistic: 'Sum', period: PERIOD }),
+      ),
+      'DynamoDB throttled requests',
+    );
     const storeErrors = serviceMetric(METRIC.storeErrors);
 
     const alarm = (name: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1) => {

@@ -5,6 +5,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
+import { DEADLINE_BUDGET } from '../lib/deadline-budget.js';
 
 export const PROJECT_ROOT = join(import.meta.dirname, '..');
 
@@ -13,7 +14,18 @@ export interface SessionFunctionProps {
   entry: string;
   environment: Record<string, string>;
   logRetention: RetentionDays;
+  /** Concurrency reserved for this function; unset shares the account's unreserved pool. */
+  reservedConcurrency?: number | undefined;
 }
+
+/** Lambda's timeout, from the one deadline budget (lib/deadline-budget.ts). */
+export const FUNCTION_TIMEOUT = Duration.seconds(DEADLINE_BUDGET.lambdaTimeoutSeconds);
+
+/**
+ * How long API Gateway waits for a function: just above its timeout, so a function that hangs is
+ * answered (504) one second after Lambda ends it, instead of holding the caller to API Gateway's 30 s.
+ */
+export const INTEGRATION_TIMEOUT = Duration.seconds(DEADLINE_BUDGET.lambdaTimeoutSeconds + 1);
 
 /**
  * One place that fixes the defaults every handler shares:
@@ -22,8 +34,10 @@ export interface SessionFunctionProps {
  *   within noise either way, so the pinned, tested SDK version wins (README, Performance).
  * - 512 MB: Lambda's CPU share grows with memory, and each request is CPU-bound in the SDK (about
  *   0.6-0.8 ms of a full core per call in the bench); 256 MB would add several ms to every check.
- * - 15 s timeout: above the DynamoDB client's worst case (3 attempts of 1 s connect + 2 s request,
- *   plus backoff: under 10 s), so a slow store ends in our 503, and well below API Gateway's 30 s.
+ * - Timeout `DEADLINE_BUDGET.lambdaTimeoutSeconds` (5 s): the handler's own deadline (2 s for all of
+ *   its DynamoDB calls) plus logging, metrics and a cold start's first request, so a hung store ends
+ *   in our 503 long before Lambda would cut the invocation off; API Gateway's integration timeout is
+ *   set just above it (INTEGRATION_TIMEOUT). The budget and how it nests: lib/deadline-budget.ts.
  * - Its own role and log group (with a retention), instead of the AWS managed basic-execution policy.
  */
 export class SessionFunction extends NodejsFunction {
@@ -39,7 +53,8 @@ export class SessionFunction extends NodejsFunction {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 512,
-      timeout: Duration.seconds(15),
+      timeout: FUNCTION_TIMEOUT,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       role,
       logGroup,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },

@@ -1,40 +1,39 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type CfnRoute, type CfnStage, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, type IGrantable } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { routeNames, routes, type RouteName } from '../lib/routes.js';
+import { routeKey, routeNames, routes, type RouteName } from '../lib/routes.js';
 import { sessionTable } from '../lib/table-schema.js';
-import { SERVICE_NAME } from '../lib/telemetry.js';
-import { acknowledgeNagFindings } from './nag-acknowledgements.js';
+import { functionEnvironment, type EnvironmentSettings } from './function-environment.js';
+import { importInvokerRoles, parseInvokerRoleArns } from './invokers.js';
+import { acknowledgeInvokeWildcards, acknowledgeNagFindings } from './nag-acknowledgements.js';
 import { Operations } from './operations.js';
-import { SessionFunction } from './session-function.js';
+import { INTEGRATION_TIMEOUT, SessionFunction } from './session-function.js';
+import { resolveInfraSettings, type InfraSettings } from './settings.js';
+import { encryptTable, grantTableKey, tableKey } from './table-encryption.js';
 
 /** What each handler may do to the table, and nothing more. */
-const TABLE_ACTIONS: Record<RouteName, string[]> = {
-  start: ['dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:BatchWriteItem'],
+export const TABLE_ACTIONS: Record<RouteName, string[]> = {
+  // The prune deletes each expired key with a conditional DeleteItem (no BatchWriteItem).
+  start: ['dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:DeleteItem'],
   check: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   destroy: ['dynamodb:DeleteItem'],
 };
 
-export interface SessionServiceStackProps extends StackProps {
-  /** RETAIN (default) keeps the table, with deletion protection, when the stack goes; DESTROY is for dev stacks. */
-  tableRemoval?: 'retain' | 'destroy';
-  sessionTtlSeconds?: number;
-  pruneScanLimit?: number;
-  sessionMaxLifetimeSeconds?: number;
-  /** Roles of MCP front ends allowed to call the API (they sign requests with SigV4). */
+/**
+ * Every setting is also a `-c` context value of the same name (infra/context.ts, README
+ * "Configuration"); each is validated at synth, and the defaults are what the stack did before the
+ * setting existed.
+ */
+export interface SessionServiceStackProps extends StackProps, EnvironmentSettings, InfraSettings {
+  /** Roles of MCP front ends allowed to call the API (they sign requests with SigV4); same account as the stack. */
   invokerRoleArns?: string[];
-  /** Stage throttling: steady requests per second and burst (defaults 500 and 1000). */
-  throttleRateLimit?: number;
-  throttleBurstLimit?: number;
-  /** An SNS topic the alarms notify. */
-  alarmTopicArn?: string;
 }
 
 /** Access log line: the route key, never the raw path, so no session id is ever logged. */
@@ -46,13 +45,13 @@ export const ACCESS_LOG_FIELDS = {
   latencyMs: '$context.responseLatency',
   integrationLatencyMs: '$context.integrationLatency',
   integrationStatus: '$context.integrationStatus',
+  // Why API Gateway could not get an answer from the function (timeout, throttle, bad response).
+  integrationError: '$context.integrationErrorMessage',
   sourceIp: '$context.identity.sourceIp',
   caller: '$context.identity.userArn',
   error: '$context.error.message',
   authorizerError: '$context.authorizer.error',
 };
-
-const LOG_RETENTION = RetentionDays.ONE_MONTH;
 
 export class SessionServiceStack extends Stack {
   readonly table: TableV2;
@@ -60,20 +59,25 @@ export class SessionServiceStack extends Stack {
   readonly stage: HttpStage;
   readonly functions: Record<RouteName, SessionFunction>;
   readonly operations: Operations;
-  private readonly routes: HttpRoute[] = [];
+  readonly httpRoutes: Record<RouteName, HttpRoute>;
 
   constructor(scope: Construct, id: string, props: SessionServiceStackProps = {}) {
     super(scope, id, props);
-    const retain = (props.tableRemoval ?? 'retain') === 'retain';
+    // Everything is validated before any construct (or bundle) is made.
+    const settings = resolveInfraSettings(props);
+    const invokers = parseInvokerRoleArns(props.invokerRoleArns ?? []);
 
+    const key = tableKey(this, settings.tableKmsKey, settings.retainTable);
     this.table = new TableV2(this, 'Sessions', {
       partitionKey: { name: sessionTable.partitionKey, type: AttributeType.STRING },
-      billing: Billing.onDemand(),
+      billing: Billing.onDemand({ maxReadRequestUnits: settings.tableMaxReadRequestUnits, maxWriteRequestUnits: settings.tableMaxWriteRequestUnits }),
       timeToLiveAttribute: sessionTable.expiryAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      deletionProtection: retain,
+      removalPolicy: settings.retainTable ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      deletionProtection: settings.retainTable,
     });
+    encryptTable(this.table, key);
+    const environment = functionEnvironment(this.table.tableName, props);
 
     // Every route requires SigV4-signed requests from an IAM principal granted execute-api:Invoke.
     this.api = new HttpApi(this, 'Api', {
@@ -81,51 +85,47 @@ export class SessionServiceStack extends Stack {
       defaultAuthorizer: new HttpIamAuthorizer(),
       createDefaultStage: false,
     });
-    const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: LOG_RETENTION, removalPolicy: RemovalPolicy.DESTROY });
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: settings.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: props.throttleRateLimit ?? 500, burstLimit: props.throttleBurstLimit ?? 1000 },
+      throttle: settings.stageThrottle,
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)) },
     });
 
-    const environment: Record<string, string> = {
-      TABLE_NAME: this.table.tableName,
-      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-      ...(props.sessionTtlSeconds !== undefined ? { SESSION_TTL_SECONDS: String(props.sessionTtlSeconds) } : {}),
-      ...(props.pruneScanLimit !== undefined ? { PRUNE_SCAN_LIMIT: String(props.pruneScanLimit) } : {}),
-      ...(props.sessionMaxLifetimeSeconds !== undefined ? { SESSION_MAX_LIFETIME_SECONDS: String(props.sessionMaxLifetimeSeconds) } : {}),
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-    };
-
     const functions: Partial<Record<RouteName, SessionFunction>> = {};
+    const httpRoutes: Partial<Record<RouteName, HttpRoute>> = {};
     for (const name of routeNames) {
       const route = routes[name];
       const fn = new SessionFunction(this, `${capitalise(name)}Function`, {
         entry: route.entry,
         environment,
-        logRetention: LOG_RETENTION,
+        logRetention: settings.logRetention,
+        reservedConcurrency: settings.reservedConcurrency,
       });
       this.table.grant(fn, ...TABLE_ACTIONS[name]);
-      this.routes.push(
-        ...this.api.addRoutes({
-          path: route.path,
-          methods: [HttpMethod[route.method]],
-          integration: new HttpLambdaIntegration(`${capitalise(name)}Integration`, fn),
-        }),
-      );
+      grantTableKey(key, fn);
+      const [httpRoute] = this.api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${capitalise(name)}Integration`, fn, { timeout: INTEGRATION_TIMEOUT }),
+      });
+      if (!httpRoute) throw new Error(`no route made for ${routeKey(route)}`);
       functions[name] = fn;
+      httpRoutes[name] = httpRoute;
     }
     this.functions = functions as Record<RouteName, SessionFunction>;
+    this.httpRoutes = httpRoutes as Record<RouteName, HttpRoute>;
+    this.throttleStarts(settings.startThrottle);
 
-    (props.invokerRoleArns ?? []).forEach((arn, i) => this.grantInvoke(Role.fromRoleArn(this, `Invoker${i}`, arn)));
+    for (const role of importInvokerRoles(this, invokers)) this.grantInvoke(role);
 
     this.operations = new Operations(this, 'Operations', {
       api: this.api,
       table: this.table,
       functions: Object.values(this.functions),
-      ...(props.alarmTopicArn ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) } : {}),
+      ...(settings.alarmTopicArn ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn) } : {}),
     });
     acknowledgeNagFindings(this);
 
@@ -134,9 +134,26 @@ export class SessionServiceStack extends Stack {
     new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName, description: 'CloudWatch dashboard' });
   }
 
-  /** Lets a front end's role call every route of the API (execute-api:Invoke on these routes only). */
+  /**
+   * Lets a front end's role call every route of the API (execute-api:Invoke on these routes only), and
+   * acknowledges, on that grantee only, exactly the route wildcards this implies (infra/nag-acknowledgements.ts).
+   */
   grantInvoke(grantee: IGrantable): void {
-    for (const route of this.routes) route.grantInvoke(grantee);
+    const all = Object.values(this.httpRoutes);
+    for (const route of all) route.grantInvoke(grantee);
+    acknowledgeInvokeWildcards(grantee, all);
+  }
+
+  /**
+   * `POST /sessions` gets its own, lower throttle: every MCP initialize, authenticated or not, causes a
+   * start, and a start is the only call that writes a new item. HTTP API route throttles are stage route settings keyed by route key;
+   * the stage must be created after the route it names, or CloudFormation cannot find it.
+   */
+  private throttleStarts(limit: { rateLimit: number; burstLimit: number }): void {
+    const stage = this.stage.node.defaultChild as CfnStage;
+    // Json-typed in CloudFormation, so CDK passes it as written: the keys are CloudFormation's own (PascalCase).
+    stage.routeSettings = { [routeKey(routes.start)]: { ThrottlingRateLimit: limit.rateLimit, ThrottlingBurstLimit: limit.burstLimit } };
+    stage.addResourceDependency(this.httpRoutes.start.node.defaultChild as CfnRoute);
   }
 }
 

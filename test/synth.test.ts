@@ -9,14 +9,33 @@ const run = promisify(execFile);
 const out = mkdtempSync(join(tmpdir(), 'mcp-sessions-cdk-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-it('`cdk synth` runs offline with no AWS credentials and bundles every function with the local esbuild', async () => {
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_REGION: '', AWS_DEFAULT_REGION: '', CDK_DOCKER: 'false-docker-must-not-be-used' };
-  await run(join('node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--no-notices', '--output', out], { env, timeout: 120_000 });
-  const template = JSON.parse(readFileSync(join(out, 'McpSessions.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
-  const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+const cdk = join('node_modules', '.bin', 'cdk');
+const offline = { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_REGION: '', AWS_DEFAULT_REGION: '', CDK_DOCKER: 'false-docker-must-not-be-used' };
+
+type Resource = { Type: string; Properties: { Code?: { S3Key?: string }; Roles?: unknown[] } };
+
+it('`cdk synth -c invokerRoleArns=…` runs offline with no AWS credentials, passes cdk-nag, and bundles every function with the local esbuild', async () => {
+  // As documented: comma-separated, spaces and an empty entry tolerated.
+  const invokers = ' arn:aws:iam::123456789012:role/front-end , ,arn:aws:iam::123456789012:role/other-front-end';
+  await run(cdk, ['synth', '--quiet', '--no-notices', '--output', out, '-c', `invokerRoleArns=${invokers}`], { env: offline, timeout: 120_000 });
+  const template = JSON.parse(readFileSync(join(out, 'McpSessions.template.json'), 'utf8')) as { Resources: Record<string, Resource> };
+  const resources = Object.values(template.Resources);
+  const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
   expect(functions).toHaveLength(3);
   for (const fn of functions) {
     const asset = String(fn.Properties.Code?.S3Key).replace(/\.zip$/, '');
     expect(existsSync(join(out, `asset.${asset}`, 'index.js'))).toBe(true);
   }
+  const granted = resources.filter((r) => r.Type === 'AWS::IAM::Policy').flatMap((r) => r.Properties.Roles ?? []);
+  expect(granted.filter((role) => typeof role === 'string').sort()).toEqual(['front-end', 'other-front-end']);
+}, 120_000);
+
+it('`cdk synth -c sessionTtlSeconds=0` fails before bundling, naming sessionTtlSeconds', async () => {
+  const failed = await run(cdk, ['synth', '--quiet', '--no-notices', '--output', join(out, 'refused'), '-c', 'sessionTtlSeconds=0'], { env: offline, timeout: 120_000 }).then(
+    () => undefined,
+    (error: unknown) => error as { code?: number; stderr?: string },
+  );
+  expect(failed?.code).not.toBe(0);
+  expect(failed?.stderr).toContain('sessionTtlSeconds must be an integer >= 1, got "0"');
+  expect(failed?.stderr).not.toContain('SESSION_TTL_SECONDS');
 }, 120_000);
