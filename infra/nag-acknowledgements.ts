@@ -1,6 +1,6 @@
 import { Stack, Validations, type Acknowledgment } from 'aws-cdk-lib';
 import type { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Construct, type IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 
 /**
  * Every cdk-nag (AwsSolutions) finding this stack accepts, each with the reason it is right for
@@ -34,7 +34,7 @@ export function invokeWildcardAcknowledgements(routes: readonly HttpRoute[]): Ac
 
 /** Acknowledges the invoke wildcards on the grantee's own constructs (its policy lives under it). */
 export function acknowledgeInvokeWildcards(grantee: unknown, routes: readonly HttpRoute[]): void {
-  if (Construct.isConstruct(grantee)) Validations.of(grantee as IConstruct).acknowledge(...invokeWildcardAcknowledgements(routes));
+  if (Construct.isConstruct(grantee)) Validations.of(grantee).acknowledge(...invokeWildcardAcknowledgements(routes));
 }
 
 /** Renders a resolved CloudFormation value the way cdk-nag names it in a finding id (Ref → <Name>). */

@@ -22,8 +22,10 @@ export interface SessionFunctionProps {
 export const FUNCTION_TIMEOUT = Duration.seconds(DEADLINE_BUDGET.lambdaTimeoutSeconds);
 
 /**
- * How long API Gateway waits for a function: just above its timeout, so a function that hangs is
- * answered (504) one second after Lambda ends it, instead of holding the caller to API Gateway's 30 s.
+ * How long API Gateway waits for a function: just above its timeout, so a broken function answers the
+ * caller with an error about a second after Lambda would have ended it, instead of holding the caller
+ * for API Gateway's default 30 s. (A cold start's init is not counted in the Lambda timeout, but a
+ * handler ends within its 2 s deadline, which leaves several seconds of the 6 for init.)
  */
 export const INTEGRATION_TIMEOUT = Duration.seconds(DEADLINE_BUDGET.lambdaTimeoutSeconds + 1);
 
