@@ -53,19 +53,17 @@ function mcpClient(url: string, user: string): { client: Client; transport: Stre
 }
 
 /** A hand-made JSON-RPC request, to look at raw status codes and bodies. */
-async function rawToolsList(url: string, sessionId: string, user: string): Promise<{ status: number; body: unknown }> {
+async function rawToolsList(url: string, sessionId: string, user: string, version = LATEST_PROTOCOL_VERSION): Promise<{ status: number; body: unknown }> {
+  return rawPost(url, { jsonrpc: '2.0', id: 99, method: 'tools/list' }, { 'mcp-session-id': sessionId, 'mcp-protocol-version': version, 'x-demo-user': user });
+}
+
+async function rawPost(url: string, message: unknown, headers: Record<string, string>): Promise<{ status: number; body: unknown; sessionId: string | null }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-session-id': sessionId,
-      'mcp-protocol-version': LATEST_PROTOCOL_VERSION,
-      'x-demo-user': user,
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/list' }),
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(message),
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: await response.json(), sessionId: response.headers.get('mcp-session-id') };
 }
 
 describe('MCP sessions across stateless instances, end to end', () => {
@@ -134,11 +132,29 @@ describe('MCP sessions across stateless instances, end to end', () => {
     expect(stolen.body).toMatchObject({ error: { code: -32001, message: 'Session not found' } });
     expect((await rawToolsList(url, sessionId, 'alice')).status).toBe(200);
 
-    // 4. the SDK's terminateSession (HTTP DELETE) ends it everywhere.
+    // 7. no version outside the 2025 ones gets past the gate, not even one from the session-less era.
+    for (const version of ['2026-07-28', '9999-12-31']) {
+      const bypass = await rawToolsList(url, sessionId, 'mallory', version);
+      expect(bypass.status).toBe(400);
+      expect(bypass.body).toMatchObject({ error: { code: -32000, message: expect.stringMatching(/Unsupported protocol version/) } });
+    }
+
+    // 4. the SDK's terminateSession (HTTP DELETE) ends it everywhere; a second DELETE finds nothing to end.
     await alice.transport.terminateSession();
     const ended = await rawToolsList(url, sessionId, 'alice');
     expect(ended.status).toBe(404);
     expect(ended.body).toMatchObject({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' } });
+    const again = await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': sessionId, 'x-demo-user': 'alice' } });
+    expect(again.status).toBe(404);
+    expect(await again.json()).toMatchObject({ error: { code: -32001 } });
+
+    // 8. the example requires a principal: an initialize without one gets 401 and stores nothing.
+    const puts = fixture.requests.byCommand.PutItemCommand;
+    const anonymous = await rawPost(url, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'anon', version: '1' } } }, {});
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.sessionId).toBeNull();
+    expect(anonymous.body).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 } });
+    expect(fixture.requests.byCommand.PutItemCommand).toBe(puts);
 
     // 5. an idle session expires: 404, and a fresh initialize gets a new, different id.
     const bob = mcpClient(url, 'bob');
@@ -150,12 +166,12 @@ describe('MCP sessions across stateless instances, end to end', () => {
     expect(expired.status).toBe(404);
     expect(expired.body).toMatchObject({ error: { code: -32001 } });
     await expect(bob.client.listTools()).rejects.toThrow();
-    const again = mcpClient(url, 'bob');
-    await again.client.connect(again.transport);
-    expect(again.transport.sessionId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(again.transport.sessionId).not.toBe(bobsFirst);
-    expect(JSON.parse(textOf(await again.client.callTool({ name: 'session_info' })))).toMatchObject({ instance: 'B', client: 'e2e-client' });
-    await again.client.close();
+    const bobAgain = mcpClient(url, 'bob');
+    await bobAgain.client.connect(bobAgain.transport);
+    expect(bobAgain.transport.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(bobAgain.transport.sessionId).not.toBe(bobsFirst);
+    expect(JSON.parse(textOf(await bobAgain.client.callTool({ name: 'session_info' })))).toMatchObject({ instance: 'B', client: 'e2e-client' });
+    await bobAgain.client.close();
 
     // Every session went through the API into DynamoDB: three initializes, three stored sessions.
     expect(fixture.requests.byCommand.PutItemCommand).toBe(3);
