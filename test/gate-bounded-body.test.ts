@@ -33,7 +33,7 @@ describe('bounded bodies at the gate', () => {
     fixture.requests.reset();
     const flood = await floodChunked(url, 300 * MiB, { accept: 'application/json, text/event-stream' });
     expect(flood.status).toBe(413);
-    expect(JSON.parse(flood.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32600, message: expect.stringMatching(/Payload Too Large/) } });
+    expect(JSON.parse(flood.body)).toMatchObject({ jsonrpc: '2.0', error: { code: -32000, message: 'Payload Too Large: Request body must not exceed 4194304 bytes' } });
     // The gate keeps at most its 4 MiB cap of the body; the old clone().text() kept all of it, several times over.
     expect(flood.peakRssGrowthBytes).toBeLessThan(32 * MiB);
     expect(flood.bytesSent).toBeLessThan(100 * MiB);

@@ -103,6 +103,9 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
   };
   const ownerOption = (principal: string | undefined) => (principal === undefined ? {} : { owner: ownerForPrincipal(principal) });
   const principalField = (principal: string | undefined) => (principal === undefined ? {} : { principal });
+  /** Each store call gets its own deadline, which a client that hangs up ends sooner. */
+  const storeCall = <T>(request: Request, operation: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> =>
+    withDeadline(operation, deadlineSignal(storeDeadlineMs, request.signal), call);
 
   /** The handler's failures are its own: logged by name, answered as a JSON-RPC internal error. */
   async function callHandler(request: Request, context: GateContext): Promise<Response> {
@@ -118,7 +121,7 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
    * The handler answers first, with no session yet; only a successful InitializeResult starts one,
    * with the version the server negotiated. A refused or failed initialize stores nothing.
    */
-  async function initialize(request: Request, message: InitializeRequest, parsedBody: unknown, signal: AbortSignal): Promise<Response> {
+  async function initialize(request: Request, message: InitializeRequest, parsedBody: unknown): Promise<Response> {
     const principal = await principalFor(request);
     if (requireOwner && principal === undefined) return jsonRpcError(401, -32000, 'Unauthorized: initialize requires an authenticated principal');
     const { clientInfo, capabilities } = message.params;
@@ -138,7 +141,7 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
     }
     try {
       const metadata = { protocolVersion, clientInfo, capabilities };
-      const { sessionId } = await withDeadline('start', signal, (signal) => store.start({ ...ownerOption(principal), metadata, signal }));
+      const { sessionId } = await storeCall(request, 'start', (signal) => store.start({ ...ownerOption(principal), metadata, signal }));
       return withHeader(answer.response, SESSION_ID_HEADER, sessionId);
     } catch (error) {
       await answer.response.body?.cancel();
@@ -146,9 +149,9 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
     }
   }
 
-  async function terminate(request: Request, sessionId: string, signal: AbortSignal): Promise<Response> {
+  async function terminate(request: Request, sessionId: string): Promise<Response> {
     const principal = await principalFor(request);
-    const ended = await withDeadline('destroy', signal, (signal) => store.destroy(sessionId, { ...ownerOption(principal), signal }));
+    const ended = await storeCall(request, 'destroy', (signal) => store.destroy(sessionId, { ...ownerOption(principal), signal }));
     if (!ended) return sessionNotFound();
     try {
       await onSessionEnded?.({ sessionId, ...principalField(principal) });
@@ -158,9 +161,9 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
     return new Response(null, { status: 200 });
   }
 
-  async function continueSession(request: Request, sessionId: string, version: string | undefined, parsedBody: unknown, signal: AbortSignal): Promise<Response> {
+  async function continueSession(request: Request, sessionId: string, version: string | undefined, parsedBody: unknown): Promise<Response> {
     const principal = await principalFor(request);
-    const status = await withDeadline('check', signal, (signal) => store.check(sessionId, { ...ownerOption(principal), signal }));
+    const status = await storeCall(request, 'check', (signal) => store.check(sessionId, { ...ownerOption(principal), signal }));
     if (!status.active) return sessionNotFound();
     const negotiated = status.metadata?.protocolVersion;
     if (version !== undefined && typeof negotiated === 'string' && version !== negotiated) {
@@ -177,26 +180,24 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
     let parsedBody: unknown;
     if (request.method === 'POST') {
       const body = await readBoundedText(request, maxBodyBytes);
-      if (body.tooLarge) return jsonRpcError(413, -32600, `Payload Too Large: Request body must not exceed ${maxBodyBytes} bytes`);
+      if (body.tooLarge) return jsonRpcError(413, -32000, `Payload Too Large: Request body must not exceed ${maxBodyBytes} bytes`);
       const parsed = parseJson(body.text);
       if (!parsed.ok) return jsonRpcError(400, -32700, 'Parse error: Invalid JSON');
       parsedBody = parsed.value;
     }
     if (version.kind === 'sessionless') return callHandler(request, { parsedBody, ...principalField(await principalFor(request)) });
 
-    // One deadline for the request's store call; a client that hangs up ends it too.
-    const signal = deadlineSignal(storeDeadlineMs, request.signal);
     try {
       if (isBatchWithInitialize(parsedBody)) return jsonRpcError(400, -32600, 'Invalid Request: initialize must be sent alone, not in a batch');
       // An initialize always starts a fresh session, even when it carries a stale id.
       const initializeMessage = asInitializeRequest(parsedBody);
-      if (initializeMessage !== undefined) return await initialize(request, initializeMessage, parsedBody, signal);
+      if (initializeMessage !== undefined) return await initialize(request, initializeMessage, parsedBody);
       const sessionId = request.headers.get(SESSION_ID_HEADER);
       if (sessionId === null || sessionId === '') return jsonRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       // A repeated header reaches us comma-joined; our ids never contain commas or spaces.
       if (/[,\s]/.test(sessionId)) return jsonRpcError(400, -32000, 'Bad Request: exactly one Mcp-Session-Id is allowed');
-      if (request.method === 'DELETE') return await terminate(request, sessionId, signal);
-      return await continueSession(request, sessionId, version.version, parsedBody, signal);
+      if (request.method === 'DELETE') return await terminate(request, sessionId);
+      return await continueSession(request, sessionId, version.version, parsedBody);
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
         logger.warn(STORE_UNAVAILABLE_LOG, { error: errorName(error.cause) });
