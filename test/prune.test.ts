@@ -16,6 +16,17 @@ const TTL_SECONDS = 3600;
 // Every test builds its own table and clock: none depends on what another left behind, so the file
 // passes in any order (`--sequence.shuffle`) and each test passes alone (`-t`).
 
+/**
+ * The table, with a client for seeding and inspecting it that waits as long as a loaded machine
+ * needs: fixtures are not under test. The store and sweeper under test get their own clients with
+ * the service's real timeouts (storeOn, sweeperOn).
+ */
+async function freshTable(prefix: string): Promise<TestTable> {
+  const { tableName } = await createTestTable(prefix);
+  const raw = localClient({ connectionTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
+  return { tableName, raw, client: documentClient(raw) };
+}
+
 interface SeededTable {
   table: TestTable;
   expired: string[];
@@ -24,7 +35,7 @@ interface SeededTable {
 
 /** A fresh table of `size` sessions: every tenth expired an hour ago, the others live for half an hour. */
 async function tableOfSessions(prefix: string, size: number, now: number, expiredEvery = 10): Promise<SeededTable> {
-  const table = await createTestTable(prefix);
+  const table = await freshTable(prefix);
   const expired: string[] = [];
   const live: string[] = [];
   const items = Array.from({ length: size }, (_, i) => {
@@ -113,7 +124,7 @@ describe('prune inside start', () => {
 
   it('deletes only what expired longer than the grace period ago', async () => {
     const clock = new ManualClock();
-    const table = await createTestTable('prune-grace');
+    const table = await freshTable('prune-grace');
     const now = clock.seconds;
     const justExpired = crypto.randomUUID();
     const longExpired = crypto.randomUUID();
@@ -183,7 +194,7 @@ describe('prune without the clock-skew hazard', () => {
   it('a session slid between the Scan and its delete survives, whatever the sweeper clock says (conditional DeleteItem)', async () => {
     const trueClock = new ManualClock();
     const now = trueClock.seconds;
-    const table = await createTestTable('prune-slid');
+    const table = await freshTable('prune-slid');
     const sessionId = crypto.randomUUID();
     // Live by the true clock for 10 more seconds, in the second half of its TTL: the next check slides it.
     await seedItems(table, [{ sessionId, createdAt: now - (TTL_SECONDS - 10), expiresAt: now + 10 }]);
@@ -222,7 +233,7 @@ describe('prune without the clock-skew hazard', () => {
   it('a sweeper whose clock runs ahead by less than the grace does not delete a session still live by the true clock', async () => {
     const trueClock = new ManualClock();
     const now = trueClock.seconds;
-    const table = await createTestTable('prune-skew');
+    const table = await freshTable('prune-skew');
     const sessionId = crypto.randomUUID();
     await seedItems(table, [{ sessionId, createdAt: now - 3000, expiresAt: now + 30 }]);
     const { sweeper, requests } = sweeperOn(table);
