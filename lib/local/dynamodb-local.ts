@@ -58,8 +58,8 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts the real DynamoDB Local with the machine's Java and resolves once it answers requests. It
- * listens on 127.0.0.1 only, sends no telemetry, allows no cross-origin browser calls, and exits
- * when this process exits (normally, or killed: the Java side watches its parent).
+ * listens on 127.0.0.1 only, sends no telemetry, and exits when this process exits (normally, or
+ * killed: the Java side watches its parent).
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   const port = options.port ?? (await freePort());
