@@ -12,8 +12,8 @@ import { bodyPending, declaredTooLarge, readBoundedBody } from './read-body.js';
 const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
- * The most body each route reads. Start stops at its own limit, so its 413 is the one the handler
- * would give and it holds 16 KiB at most; check and destroy ignore bodies, as API Gateway's 10 MB.
+ * The most body each route reads. Start stops at its own handler's limit, so it never holds more
+ * than 16 KiB and its 413 is the handler's; check and destroy ignore bodies and keep API Gateway's.
  */
 export const BODY_LIMITS: Readonly<Record<RouteName, number>> = {
   start: MAX_START_BODY_BYTES,
