@@ -16,7 +16,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     return undefined;
   }
   const local = await startDynamoDbLocal();
-  console.log(`[mcp-sessions tests] started real DynamoDB Local (${emulatorDirectory()}/DynamoDBLocal.jar, in memory) at ${local.endpoint}`);
+  console.log(`[mcp-sessions tests] started real DynamoDB Local (${emulatorDirectory()}/DynamoDBLocal.jar, in memory, loopback only) at ${local.endpoint}`);
   project.provide('dynamodbEndpoint', local.endpoint);
   return async () => {
     await local.stop();
