@@ -27,7 +27,7 @@ export const FUNCTION_TIMEOUT = Duration.seconds(DEADLINE_BUDGET.lambdaTimeoutSe
  * for API Gateway's default 30 s. (A cold start's init is not counted in the Lambda timeout, but a
  * handler ends within its 2 s deadline, which leaves several seconds of the 6 for init.)
  */
-export const INTEGRATION_TIMEOUT = Duration.seconds(DEADLINE_BUDGET.lambdaTimeoutSeconds + 1);
+export const INTEGRATION_TIMEOUT = Duration.seconds(DEADLINE_BUDGET.apiGatewayIntegrationTimeoutSeconds);
 
 /**
  * One place that fixes the defaults every handler shares:

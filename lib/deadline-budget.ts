@@ -10,7 +10,8 @@
  *   SessionClient attempt 3,000 ms: the deadline plus API Gateway and a cold start, so the API's 503
  *                         arrives before the client gives up on the attempt
  *   SessionClient call    3 attempts, backoff or Retry-After (1 s) between: <= 11 s in the worst case
- *   API Gateway           30 s integration limit, never reached
+ *   API Gateway           integration timeout 6 s: one second past the Lambda timeout (not the
+ *                         30 s default), so a function that is somehow stuck holds no caller long
  *
  * test/deadline-budget.test.ts checks that these add up.
  */
@@ -25,7 +26,7 @@ export const DEADLINE_BUDGET = {
   sessionClientMaxAttempts: 3,
   /** The longest Retry-After SessionClient waits for; the API sends 1 s. */
   sessionClientMaxRetryAfterMs: 1000,
-  apiGatewayIntegrationTimeoutMs: 30_000,
+  apiGatewayIntegrationTimeoutSeconds: 6,
 } as const;
 
 /** The longest a SessionClient call can take before it throws StoreUnavailableError. */

@@ -24,12 +24,24 @@ export interface TestTable {
  */
 export async function createTestTable(prefix: string, options: { ttl?: boolean } = {}): Promise<TestTable> {
   const tableName = `${prefix}-${randomUUID().slice(0, 8)}`;
-  const raw = localClient();
+  const raw = lenientClient();
   await ensureSessionTable(raw, tableName, { ttl: options.ttl ?? false });
   return { tableName, raw, client: documentClient(raw) };
 }
 
+/** A client to the test DynamoDB Local with the production timeouts (lib/deadline-budget.ts), unless overridden. */
 export const localClient = (options: DynamoClientOptions = {}): DynamoDBClient => createDynamoClient({ endpoint: endpoint(), ...options });
+
+/**
+ * Timeouts for tests about behaviour rather than deadlines: on a loaded 2-core machine (a whole
+ * suite, Java's GC, 100 concurrent starts) a DynamoDB Local answer can take longer than production's
+ * one-second attempt, and a test of, say, slides must not fail on that. Deadline tests use the
+ * production values (`localClient`, the store's default deadlines).
+ */
+const LENIENT = { connectionTimeoutMs: 10_000, requestTimeoutMs: 30_000, deadlineMs: 60_000, sweepDeadlineMs: 30_000 } as const;
+
+export const lenientClient = (options: DynamoClientOptions = {}): DynamoDBClient =>
+  localClient({ connectionTimeoutMs: LENIENT.connectionTimeoutMs, requestTimeoutMs: LENIENT.requestTimeoutMs, ...options });
 
 export interface StoreFixture {
   store: DynamoSessionStore;
@@ -41,17 +53,22 @@ export interface StoreFixture {
 }
 
 /** A store on its own client (so its requests can be counted) over the given table. */
-export interface StoreFixtureOptions extends Pick<DynamoSessionStoreOptions, 'ttlSeconds' | 'maxLifetimeSeconds' | 'pruneScanLimit' | 'generateId' | 'events'> {
+export interface StoreFixtureOptions extends Pick<DynamoSessionStoreOptions, 'ttlSeconds' | 'maxLifetimeSeconds' | 'pruneScanLimit' | 'generateId' | 'events' | 'deadlineMs' | 'sweepDeadlineMs'> {
   clock?: ManualClock;
   /** The client the store sends with; a fresh one to DynamoDB Local when absent. */
   raw?: DynamoDBClient;
 }
 
+/**
+ * A store on its own client. Without `raw`, the fixture picks lenient timeouts and deadlines (tests
+ * of behaviour); with `raw` (a fault test's client), the store keeps its production deadlines.
+ */
 export function storeOn(table: TestTable, options: StoreFixtureOptions = {}): StoreFixture {
-  const { raw = localClient(), clock = new ManualClock(), ...rest } = options;
+  const { raw = lenientClient(), clock = new ManualClock(), ...rest } = options;
+  const deadlines = options.raw ? {} : { deadlineMs: LENIENT.deadlineMs, sweepDeadlineMs: LENIENT.sweepDeadlineMs };
   const logger = new CapturingLogger();
   const requests = countRequests(raw);
-  const store = new DynamoSessionStore({ ...rest, tableName: table.tableName, logger, client: documentClient(raw), clock: clock.now });
+  const store = new DynamoSessionStore({ ...deadlines, ...rest, tableName: table.tableName, logger, client: documentClient(raw), clock: clock.now });
   return { store, clock, logger, requests, raw };
 }
 
