@@ -26,7 +26,9 @@ describe('local HTTP API over the real handler modules', () => {
     const created = await fetch(`${api.url}/sessions`, { method: 'POST' });
     expect(created.status).toBe(201);
     const { sessionId } = (await created.json()) as { sessionId: string };
-    expect(created.headers.get('location')).toBe(`/sessions/${sessionId}`);
+    // Relative, so it resolves under a custom domain's base path: /sessions + sessions/{id} = /sessions/{id}.
+    expect(created.headers.get('location')).toBe(`sessions/${sessionId}`);
+    expect(new URL(created.headers.get('location') ?? '', `${api.url}/sessions`).pathname).toBe(`/sessions/${sessionId}`);
 
     const checked = await fetch(`${api.url}/sessions/${sessionId}`);
     expect(checked.status).toBe(200);
