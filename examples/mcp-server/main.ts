@@ -14,8 +14,9 @@ const sessionsUrl = new URL(process.env.MCP_SESSIONS_URL || 'http://127.0.0.1:30
 const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(sessionsUrl.hostname);
 const store = new SessionClient({
   baseUrl: sessionsUrl.href,
-  // The local server does not check signatures; the deployed API requires SigV4.
-  signing: loopback ? { kind: 'none' } : { kind: 'sigv4' },
+  // The local server does not check signatures; the deployed API requires SigV4. The region comes
+  // from an execute-api URL; a custom domain needs MCP_SESSIONS_REGION.
+  signing: loopback ? { kind: 'none' } : { kind: 'sigv4', ...(process.env.MCP_SESSIONS_REGION ? { region: process.env.MCP_SESSIONS_REGION } : {}) },
 });
 const instance = process.env.INSTANCE || `example-${process.pid}`;
 
