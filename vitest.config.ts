@@ -10,5 +10,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time on 2 cores: most test time is waiting (deadlines, DynamoDB Local, child
+    // processes), and vitest's default here would be one worker.
+    maxWorkers: 2,
   },
 });

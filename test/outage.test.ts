@@ -55,7 +55,15 @@ describe('DynamoDB outage', () => {
 
     dynamo = await startDynamoDbLocal({ port, dbPath: dataDir });
     try {
-      const after = await Promise.all(ids.map((sessionId) => api.check(apiEvent('check', { sessionId }))));
+      // A freshly restarted, on-disk DynamoDB Local can be slow to answer at first, and a check that
+      // misses its deadline answers 503 (never 404), which callers retry: so is it here, once.
+      const after: HttpResponse[] = [];
+      for (const sessionId of ids) {
+        let response = await api.check(apiEvent('check', { sessionId }));
+        if (response.statusCode === 503) response = await api.check(apiEvent('check', { sessionId }));
+        after.push(response);
+      }
+      expect(after.filter((r) => r.statusCode === 404)).toEqual([]);
       const active = after.filter((r) => r.statusCode === 200).length;
       console.log(`[outage] DynamoDB Local restarted on the same data: ${active}/${ids.length} sessions active`);
       expect(active).toBe(100);
@@ -67,7 +75,7 @@ describe('DynamoDB outage', () => {
   it.each([
     ['ThrottlingException', () => new ThrottlingException({ message: 'Rate exceeded', $metadata: {} })],
     ['ProvisionedThroughputExceededException', () => new ProvisionedThroughputExceededException({ message: 'exceeded', $metadata: {} })],
-  ])('%s on every attempt: 503 + Retry-After after the SDK retries', async (_, makeError) => {
+  ])('%s on every attempt: 503 + Retry-After after the SDK retries, within the invocation deadline', async (_, makeError) => {
     const table = await createTestTable('throttle');
     const raw = localClient({ maxAttempts: 3 });
     const fixture = storeOn(table, { raw, pruneScanLimit: 0 });
@@ -75,6 +83,9 @@ describe('DynamoDB outage', () => {
     const response = await createCheckHandler(fixture.store, fixture.logger)(apiEvent('check', { sessionId: crypto.randomUUID() }));
     expect(response.statusCode).toBe(503);
     expect(response.headers?.['retry-after']).toBe('1');
-    expect(injected.attempts()).toBe(3);
+    // The SDK backs off throttling with jittered delays of up to seconds; the invocation's 2 s
+    // deadline ends the wait, so a third attempt happens only when the jitter leaves room for it.
+    expect(injected.attempts()).toBeGreaterThanOrEqual(2);
+    expect(injected.attempts()).toBeLessThanOrEqual(3);
   });
 });
