@@ -66,3 +66,19 @@ describe('logging hygiene', () => {
     }
   }, 60_000);
 });
+
+describe('test output stays readable', () => {
+  it('in the suite environment the real entry points print no raw EMF metric lines and no request logs', async () => {
+    const table = await createTestTable('quiet');
+    vi.resetModules();
+    Object.assign(process.env, { TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: endpoint() }); // vitest.config.ts sets the rest
+    const output = await captureOutput(async () => {
+      const [start, check] = await Promise.all([import('../functions/start.js'), import('../functions/check.js')]);
+      const started = await start.handler(apiEvent('start'));
+      const { sessionId } = JSON.parse(started.body ?? '{}') as { sessionId: string };
+      expect((await check.handler(apiEvent('check', { sessionId }))).statusCode).toBe(200);
+    });
+    expect(output).not.toContain('"_aws"');
+    expect(output).not.toContain('"message":"request"');
+  });
+});

@@ -96,7 +96,8 @@ function routeCommandTo(raw: DynamoDBClient, commandName: string, url: string): 
   );
 }
 
-describe('prune inside start', () => {
+// Shuffled on every run: each test builds its own table and clock, and must not depend on order.
+describe.shuffle('prune inside start (tests in random order: none depends on another)', () => {
   it('scans at most PRUNE_SCAN_LIMIT items per start, and repeated starts remove every expired item', async () => {
     const clock = new ManualClock();
     const { table, expired, live } = await tableOfSessions('prune', 1000, clock.seconds);
@@ -190,7 +191,7 @@ describe('prune inside start', () => {
   });
 });
 
-describe('prune without the clock-skew hazard', () => {
+describe.shuffle('prune without the clock-skew hazard', () => {
   it('a session slid between the Scan and its delete survives, whatever the sweeper clock says (conditional DeleteItem)', async () => {
     const trueClock = new ManualClock();
     const now = trueClock.seconds;
@@ -260,7 +261,7 @@ describe('prune without the clock-skew hazard', () => {
   });
 });
 
-describe('the sweep deadline', () => {
+describe.shuffle('the sweep deadline', () => {
   it('a sweep whose signal aborts mid-page stops (no new deletes), does not throw, and says so', async () => {
     const clock = new ManualClock();
     const now = clock.seconds;
