@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
-import { startDynamoDbLocal } from '../lib/local/dynamodb-local.js';
+import { startDynamoDbLocal } from '../scripts/local/dynamodb-local.js';
 import { measureColdStart } from './scenarios/cold-start.js';
 import { measureOverhead } from './scenarios/overhead.js';
 import { measurePrune, type PruneRow } from './scenarios/prune.js';

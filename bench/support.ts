@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { createDynamoClient, documentClient } from '../lib/dynamodb-client.js';
-import { ensureSessionTable } from '../lib/local/ensure-table.js';
+import { ensureSessionTable } from '../scripts/local/ensure-table.js';
 
 export interface BenchTable {
   tableName: string;

@@ -8,11 +8,11 @@
  */
 import { join } from 'node:path';
 import { loadConfig } from '../lib/config.js';
-import { startLocalApi, type LocalApi } from '../lib/local/api-server.js';
-import { startDynamoDbLocal, type DynamoDbLocal, type ProcessExit } from '../lib/local/dynamodb-local.js';
-import { importHandlers } from '../lib/local/handlers.js';
-import { assertPortFree, parsePort, portError } from '../lib/local/port-setting.js';
-import { prepareTable } from '../lib/local/prepare-table.js';
+import { startLocalApi, type LocalApi } from './local/api-server.js';
+import { startDynamoDbLocal, type DynamoDbLocal, type ProcessExit } from './local/dynamodb-local.js';
+import { importHandlers } from './local/handlers.js';
+import { assertPortFree, parsePort, portError } from './local/port-setting.js';
+import { prepareTable } from './local/prepare-table.js';
 
 const DATA_DIR = process.env.MCP_SESSIONS_DATA_DIR || join(import.meta.dirname, '..', '.data', 'dynamodb');
 const API_HOST = '127.0.0.1';
@@ -29,7 +29,7 @@ async function shutdown(code: number, message?: string): Promise<never> {
     await api?.close();
     await dynamo?.stop();
   }
-  // Exiting also stops a DynamoDB Local still starting up (lib/local/dynamodb-local.ts kills it on exit).
+  // Exiting also stops a DynamoDB Local still starting up (scripts/local/dynamodb-local.ts kills it on exit).
   return process.exit(code);
 }
 

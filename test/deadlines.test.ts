@@ -5,7 +5,7 @@ import { createDestroyHandler } from '../lib/handlers/destroy.js';
 import { createStartHandler } from '../lib/handlers/start.js';
 import type { HttpHandler } from '../lib/http/handler.js';
 import type { HttpResponse } from '../lib/http/responses.js';
-import { apiEvent } from '../lib/local/api-event.js';
+import { apiEvent } from '../scripts/local/api-event.js';
 import { createTestTable, localClient, storeOn, type TestTable } from './support/dynamo.js';
 import { halfAnsweringEndpoint, hangingEndpoint, type FaultyEndpoint } from './support/fakes.js';
 

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckHandler } from '../lib/handlers/check.js';
 import { createDestroyHandler } from '../lib/handlers/destroy.js';
 import { createStartHandler } from '../lib/handlers/start.js';
-import { startLocalApi, type LocalApi } from '../lib/local/api-server.js';
+import { startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
 import { createTestTable, storeOn, type StoreFixture } from './support/dynamo.js';
-import { launchTs, type Launched } from '../lib/local/launch-ts.js';
+import { launchTs, type Launched } from '../scripts/local/launch-ts.js';
 
 const TTL = 60;
 

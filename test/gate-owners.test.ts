@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckHandler } from '../lib/handlers/check.js';
 import { createDestroyHandler } from '../lib/handlers/destroy.js';
 import { createStartHandler } from '../lib/handlers/start.js';
-import { startLocalApi, type LocalApi } from '../lib/local/api-server.js';
+import { startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
 import { ownerForPrincipal, sessionGate, type GateContext } from '../lib/mcp/session-gate.js';
 import { SessionClient } from '../lib/session-client.js';
 import { isOwner } from '../lib/session-store.js';

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal, emulatorDirectory } from '../lib/local/dynamodb-local.js';
+import { startDynamoDbLocal, emulatorDirectory } from '../scripts/local/dynamodb-local.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

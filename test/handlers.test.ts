@@ -6,7 +6,7 @@ import { createStartHandler } from '../lib/handlers/start.js';
 import type { HttpHandler } from '../lib/http/handler.js';
 import type { HttpResponse } from '../lib/http/responses.js';
 import { createTestTable, localClient, storeOn, type StoreFixture, type TestTable } from './support/dynamo.js';
-import { apiEvent } from '../lib/local/api-event.js';
+import { apiEvent } from '../scripts/local/api-event.js';
 import { CountingTelemetry, DEAD_ENDPOINT, ManualClock, injectAwsError } from './support/fakes.js';
 
 interface Api {

@@ -6,11 +6,11 @@ import { createDestroyHandler } from '../lib/handlers/destroy.js';
 import { createStartHandler } from '../lib/handlers/start.js';
 import type { HttpHandler } from '../lib/http/handler.js';
 import type { HttpResponse } from '../lib/http/responses.js';
-import { startLocalApi, type LocalApi } from '../lib/local/api-server.js';
+import { startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
 import { sessionGate } from '../lib/mcp/session-gate.js';
 import type { RouteName } from '../lib/routes.js';
 import { createTestTable, storeOn, type StoreFixture } from './support/dynamo.js';
-import { apiEvent } from '../lib/local/api-event.js';
+import { apiEvent } from '../scripts/local/api-event.js';
 
 /** Cases per property; CI runs the full count (2,000 per handler). */
 const RUNS = 2000;

@@ -6,9 +6,9 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../lib/local/dynamodb-local.js';
-import { launchTs, type Launched } from '../lib/local/launch-ts.js';
-import { TABLE_SETUP_DEADLINE_MS } from '../lib/local/prepare-table.js';
+import { freePort } from '../scripts/local/dynamodb-local.js';
+import { launchTs, type Launched } from '../scripts/local/launch-ts.js';
+import { TABLE_SETUP_DEADLINE_MS } from '../scripts/local/prepare-table.js';
 import { DEAD_ENDPOINT, halfAnsweringEndpoint, hangingEndpoint } from './support/fakes.js';
 
 const ENTRY = 'scripts/start-local.ts';
@@ -195,7 +195,7 @@ describe('npm start never leaves DynamoDB Local behind', () => {
     const node = parentOf(running.javaPid);
     expect(node).toBeGreaterThan(1);
     process.kill(node, 'SIGKILL');
-    // Java watches its parent (lib/local/dynamodb-local.xml) and exits within about a second.
+    // Java watches its parent (scripts/local/dynamodb-local.xml) and exits within about a second.
     expect(await goneWithin(running.javaPid, 10_000)).toBe(true);
     await running.stop('SIGKILL');
   }, 90_000);

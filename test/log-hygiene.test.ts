@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sessionTag } from '../lib/session-id.js';
 import { createTestTable, endpoint } from './support/dynamo.js';
-import { apiEvent } from '../lib/local/api-event.js';
+import { apiEvent } from '../scripts/local/api-event.js';
 import { DEAD_ENDPOINT } from './support/fakes.js';
 
 /** Everything the process writes to stdout and stderr while `run` runs. */

@@ -10,10 +10,10 @@ import { createCheckHandler } from '../lib/handlers/check.js';
 import { createDestroyHandler } from '../lib/handlers/destroy.js';
 import { createStartHandler } from '../lib/handlers/start.js';
 import type { HttpResponse } from '../lib/http/responses.js';
-import { freePort, startDynamoDbLocal } from '../lib/local/dynamodb-local.js';
-import { ensureSessionTable } from '../lib/local/ensure-table.js';
+import { freePort, startDynamoDbLocal } from '../scripts/local/dynamodb-local.js';
+import { ensureSessionTable } from '../scripts/local/ensure-table.js';
 import { createTestTable, localClient, storeOn } from './support/dynamo.js';
-import { apiEvent } from '../lib/local/api-event.js';
+import { apiEvent } from '../scripts/local/api-event.js';
 import { CapturingLogger, injectAwsError } from './support/fakes.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'mcp-sessions-outage-'));

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { DEADLINE_BUDGET, deadlineSignal } from '../lib/deadline-budget.js';
 import { createDynamoClient, documentClient } from '../lib/dynamodb-client.js';
 import { ExpiredSessionSweeper, SWEEP_DELETES_IN_FLIGHT } from '../lib/expired-session-sweeper.js';
-import { scanAll } from '../lib/local/scan-all.js';
-import { countRequests } from '../lib/request-counter.js';
+import { scanAll } from '../scripts/local/scan-all.js';
+import { countRequests } from '../scripts/local/request-counter.js';
 import { createTestTable, localClient, readItem, seedItems, storeOn, type TestTable } from './support/dynamo.js';
 import { CapturingLogger, ManualClock, afterCommand, hangingEndpoint, injectAwsError } from './support/fakes.js';
 

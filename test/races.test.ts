@@ -1,4 +1,4 @@
-import { scanAll } from '../lib/local/scan-all.js';
+import { scanAll } from '../scripts/local/scan-all.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, readItem, storeOn, type TestTable } from './support/dynamo.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckHandler } from '../lib/handlers/check.js';
 import { createDestroyHandler } from '../lib/handlers/destroy.js';
 import { createStartHandler } from '../lib/handlers/start.js';
-import { startLocalApi, type LocalApi } from '../lib/local/api-server.js';
+import { startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
 import { SessionClient, SessionServiceError } from '../lib/session-client.js';
 import { createTestTable, storeOn } from './support/dynamo.js';
 import { TEST_CREDENTIALS, basePathProxy, type BasePathProxy } from './support/session-client-doubles.js';

@@ -3,7 +3,7 @@ import { createCheckHandler } from '../lib/handlers/check.js';
 import { createDestroyHandler } from '../lib/handlers/destroy.js';
 import { createStartHandler } from '../lib/handlers/start.js';
 import { StoreUnavailableError } from '../lib/errors.js';
-import { startLocalApi, type LocalApi } from '../lib/local/api-server.js';
+import { startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
 import { SessionClient, SessionServiceError, parseRetryAfter, regionFromHost } from '../lib/session-client.js';
 import { createTestTable, storeOn, type StoreFixture } from './support/dynamo.js';
 import { DEAD_ENDPOINT } from './support/fakes.js';

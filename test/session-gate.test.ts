@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exampleMcpHandler } from '../examples/mcp-server/app.js';
-import { scanAll } from '../lib/local/scan-all.js';
+import { scanAll } from '../scripts/local/scan-all.js';
 import { STORE_UNAVAILABLE_LOG, ownerForPrincipal, sessionGate, type GateContext, type McpHandler, type SessionGateOptions } from '../lib/mcp/session-gate.js';
 import { DEAD_ENDPOINT } from './support/fakes.js';
 import { createTestTable, localClient, readItem, storeOn, type StoreFixture, type TestTable } from './support/dynamo.js';

@@ -6,9 +6,9 @@ import { createDestroyHandler } from '../../lib/handlers/destroy.js';
 import { createStartHandler } from '../../lib/handlers/start.js';
 import { systemClock } from '../../lib/clock.js';
 import { DynamoSessionStore } from '../../lib/dynamo-session-store.js';
-import { writeItems } from '../../lib/local/write-items.js';
+import { writeItems } from '../../scripts/local/write-items.js';
 import { silentLogger } from '../../lib/logger.js';
-import { apiEvent } from '../../lib/local/api-event.js';
+import { apiEvent } from '../../scripts/local/api-event.js';
 import type { RouteName } from '../../lib/routes.js';
 import { liveItem, percentile, progress, round, type BenchContext } from '../support.js';
 

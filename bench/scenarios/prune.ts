@@ -1,10 +1,10 @@
 import { BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { scanAll } from '../../lib/local/scan-all.js';
+import { scanAll } from '../../scripts/local/scan-all.js';
 import { ManualClock } from '../../lib/clock.js';
 import { DynamoSessionStore } from '../../lib/dynamo-session-store.js';
-import { writeItems } from '../../lib/local/write-items.js';
+import { writeItems } from '../../scripts/local/write-items.js';
 import { silentLogger } from '../../lib/logger.js';
-import { countRequests, type RequestCounts } from '../../lib/request-counter.js';
+import { countRequests, type RequestCounts } from '../../scripts/local/request-counter.js';
 import { sessionTable } from '../../lib/table-schema.js';
 import { expiredItem, liveItem, progress, type BenchContext } from '../support.js';
 import { UnconditionalBatchSweeper } from './unconditional-batch-sweeper.js';

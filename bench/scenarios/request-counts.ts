@@ -3,7 +3,7 @@ import { ManualClock } from '../../lib/clock.js';
 import { documentClient } from '../../lib/dynamodb-client.js';
 import { DynamoSessionStore } from '../../lib/dynamo-session-store.js';
 import { silentLogger } from '../../lib/logger.js';
-import { countRequests } from '../../lib/request-counter.js';
+import { countRequests } from '../../scripts/local/request-counter.js';
 
 export interface OperationCount {
   operation: string;

@@ -1,12 +1,12 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
-import { freePort } from '../../lib/local/dynamodb-local.js';
+import { freePort } from '../../scripts/local/dynamodb-local.js';
 import { DynamoSessionStore } from '../../lib/dynamo-session-store.js';
 import { systemClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/logger.js';
 import { build } from 'esbuild';
 import { join } from 'node:path';
-import { launchProcess } from '../../lib/local/launch-ts.js';
+import { launchProcess } from '../../scripts/local/launch-ts.js';
 import { treeCpuMs } from '../cpu.js';
 import { median, progress, round, type BenchContext } from '../support.js';
 

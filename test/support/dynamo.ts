@@ -1,12 +1,12 @@
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { writeItems } from '../../lib/local/write-items.js';
+import { writeItems } from '../../scripts/local/write-items.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createDynamoClient, documentClient, type DynamoClientOptions } from '../../lib/dynamodb-client.js';
-import { ensureSessionTable } from '../../lib/local/ensure-table.js';
+import { ensureSessionTable } from '../../scripts/local/ensure-table.js';
 import { DynamoSessionStore, type DynamoSessionStoreOptions } from '../../lib/dynamo-session-store.js';
-import { countRequests, type RequestCounts } from '../../lib/request-counter.js';
+import { countRequests, type RequestCounts } from '../../scripts/local/request-counter.js';
 import { sessionTable } from '../../lib/table-schema.js';
 import { CapturingLogger, ManualClock } from './fakes.js';
 

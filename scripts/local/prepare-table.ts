@@ -1,5 +1,5 @@
-import { deadlineSignal } from '../deadline-budget.js';
-import { createDynamoClient } from '../dynamodb-client.js';
+import { deadlineSignal } from '../../lib/deadline-budget.js';
+import { createDynamoClient } from '../../lib/dynamodb-client.js';
 import { ensureSessionTable } from './ensure-table.js';
 
 /**

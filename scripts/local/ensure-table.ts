@@ -1,5 +1,5 @@
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, UpdateTimeToLiveCommand, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createTableInput, sessionTable } from '../table-schema.js';
+import { createTableInput, sessionTable } from '../../lib/table-schema.js';
 
 export interface EnsureTableOptions {
   /**

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../../lib/config.js';
 
 export const DEFAULT_PORT = 3000;
 

@@ -2,10 +2,10 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HttpHandler } from '../http/handler.js';
-import { errorResponse, internalError, type HttpResponse } from '../http/responses.js';
-import { MAX_START_BODY_BYTES } from '../http/session-input.js';
-import { matchRoute, routeKey, routeNames, routes, type RouteName } from '../routes.js';
+import type { HttpHandler } from '../../lib/http/handler.js';
+import { errorResponse, internalError, type HttpResponse } from '../../lib/http/responses.js';
+import { MAX_START_BODY_BYTES } from '../../lib/http/session-input.js';
+import { matchRoute, routeKey, routeNames, routes, type RouteName } from '../../lib/routes.js';
 import { bodyPending, declaredTooLarge, readBoundedBody } from './read-body.js';
 
 /** API Gateway HTTP APIs refuse payloads over 10 MB; so does the local stand-in. */

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { pathFor, routeKey, routes, type RouteName } from '../routes.js';
+import { pathFor, routeKey, routes, type RouteName } from '../../lib/routes.js';
 
 export interface EventOptions {
   sessionId?: string;
