@@ -30,19 +30,34 @@ function integer(env: Environment, name: string, fallback: number, min: number):
   return Number(raw);
 }
 
+export interface LoadConfigOptions {
+  /**
+   * Prepended to every variable name. The session functions use none (`TABLE_NAME`); a user's own
+   * function using the library in-process uses IN_PROCESS_ENV_PREFIX (`MCP_SESSIONS_TABLE_NAME`), so
+   * our settings never collide with its own.
+   */
+  prefix?: string;
+}
+
+/** The prefix of the variables McpSessionService gives a user's function for in-process use. */
+export const IN_PROCESS_ENV_PREFIX = 'MCP_SESSIONS_';
+
 /** Parses and validates the service's environment once, failing fast on the first bad variable. */
-export function loadConfig(env: Environment): ServiceConfig {
-  const tableName = present(env, 'TABLE_NAME');
-  if (tableName === undefined) throw new ConfigError('TABLE_NAME is required: the name of the sessions table');
-  const endpoint = present(env, 'DYNAMODB_ENDPOINT');
+export function loadConfig(env: Environment, options: LoadConfigOptions = {}): ServiceConfig {
+  const prefix = options.prefix ?? '';
+  const tableVariable = `${prefix}TABLE_NAME`;
+  const tableName = present(env, tableVariable);
+  if (tableName === undefined) throw new ConfigError(`${tableVariable} is required: the name of the sessions table`);
+  const endpointVariable = `${prefix}DYNAMODB_ENDPOINT`;
+  const endpoint = present(env, endpointVariable);
   if (endpoint !== undefined && !URL.canParse(endpoint)) {
-    throw new ConfigError(`DYNAMODB_ENDPOINT must be a URL such as http://127.0.0.1:8000, got "${endpoint}"`);
+    throw new ConfigError(`${endpointVariable} must be a URL such as http://127.0.0.1:8000, got "${endpoint}"`);
   }
   return {
     tableName,
-    ttlSeconds: integer(env, 'SESSION_TTL_SECONDS', DEFAULT_TTL_SECONDS, 1),
-    maxLifetimeSeconds: integer(env, 'SESSION_MAX_LIFETIME_SECONDS', DEFAULT_MAX_LIFETIME_SECONDS, 1),
-    pruneScanLimit: integer(env, 'PRUNE_SCAN_LIMIT', DEFAULT_PRUNE_SCAN_LIMIT, 0),
+    ttlSeconds: integer(env, `${prefix}SESSION_TTL_SECONDS`, DEFAULT_TTL_SECONDS, 1),
+    maxLifetimeSeconds: integer(env, `${prefix}SESSION_MAX_LIFETIME_SECONDS`, DEFAULT_MAX_LIFETIME_SECONDS, 1),
+    pruneScanLimit: integer(env, `${prefix}PRUNE_SCAN_LIMIT`, DEFAULT_PRUNE_SCAN_LIMIT, 0),
     dynamodbEndpoint: endpoint,
   };
 }
