@@ -6,3 +6,4 @@
 export { sessionGate, SESSION_ID_HEADER, SESSION_PROTOCOL_VERSIONS, PROTOCOL_VERSION_HEADER, STORE_UNAVAILABLE_LOG, ownerForPrincipal } from './session-gate.js';
 export type { GateContext, GateSession, McpHandler, SessionGateOptions } from './session-gate.js';
 export { toNodeListener } from './node-adapter.js';
+export { withDeadline } from './store-deadline.js';
