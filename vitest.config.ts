@@ -1,6 +1,23 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The examples import `mcp-sessions` and `mcp-sessions/mcp` as a user would; in this repo the package
+ * resolves to itself, and this export condition picks the TypeScript source over dist/ (which only
+ * `npm run build` makes).
+ */
+const SOURCE_CONDITION = 'mcp-sessions-source';
+
+/**
+ * Tests run in Vite's server-side (ssr) environment, so these are the conditions that apply; setting
+ * them replaces the defaults, so ours comes first and Vitest's own defaults follow: Vite's server
+ * conditions without `module`. Vitest also hands these to Node as `--conditions` for dependencies it
+ * does not transform, and `module` would make Node load bundler-only builds (@aws-sdk's dist-es).
+ */
+const SERVER_CONDITIONS = [SOURCE_CONDITION, ...defaultServerConditions.filter((condition) => condition !== 'module')];
+
 export default defineConfig({
+  ssr: { resolve: { conditions: SERVER_CONDITIONS } },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],

@@ -1,15 +1,15 @@
 /** `npm run example` without `npm start`: one clear line saying to start the service, not a stack trace. */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exampleMcpHandler } from '../examples/mcp-server/app.js';
 import { PROBE_DEADLINE_MS, consoleLogger, unreachableMessage } from '../examples/mcp-server/session-service.js';
 import { SessionClient } from '../lib/session-client.js';
+import { SOURCE_CONDITION_FLAG, TSX } from '../scripts/local/launch-ts.js';
 import { DEAD_ENDPOINT, hangingEndpoint, type FaultyEndpoint } from './support/fakes.js';
 
 /** Runs the example to its exit; `timedOut` if it is still running after `ms`. */
 function runExample(env: Record<string, string>, ms: number): Promise<{ code: number | null; output: string; timedOut: boolean }> {
-  const child = spawn(join('node_modules', '.bin', 'tsx'), ['examples/mcp-server/main.ts'], { env: { ...process.env, PORT: '0', ...env } });
+  const child = spawn(TSX, [SOURCE_CONDITION_FLAG, 'examples/mcp-server/main.ts'], { env: { ...process.env, PORT: '0', ...env } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

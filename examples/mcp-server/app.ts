@@ -1,10 +1,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { z } from 'zod';
-import { silentLogger, type Logger } from '../../lib/logger.js';
-import { sessionTag } from '../../lib/session-id.js';
-import { sessionGate, type GateSession } from '../../lib/mcp/session-gate.js';
-import type { SessionStore } from '../../lib/session-store.js';
+import { sessionTag, type Logger, type SessionStore } from 'mcp-sessions';
+import { sessionGate, type GateSession } from 'mcp-sessions/mcp';
 
 export interface ExampleOptions {
   store: SessionStore;
@@ -14,6 +12,9 @@ export interface ExampleOptions {
   principalOf: (request: Request) => string | undefined;
   logger?: Logger;
 }
+
+/** The default when the caller wants no output (tests); Powertools' Logger or any `Logger` fits too. */
+const quietLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** The MCP server for one request: stateless, everything it knows of the session comes from the gate. */
 function buildServer(session: GateSession | undefined, instance: string): McpServer {
@@ -38,7 +39,7 @@ function buildServer(session: GateSession | undefined, instance: string): McpSer
 
 /** The whole example as a Web handler: the session gate in front of the SDK's stateless transport. */
 export function exampleMcpHandler(options: ExampleOptions): (request: Request) => Promise<Response> {
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? quietLogger;
   const gateOptions = {
     store: options.store,
     principalOf: options.principalOf,

@@ -5,8 +5,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toNodeListener } from '../../lib/mcp/node-adapter.js';
-import { SessionClient } from '../../lib/session-client.js';
+import { SessionClient } from 'mcp-sessions';
+import { toNodeListener } from 'mcp-sessions/mcp';
 import { exampleMcpHandler } from './app.js';
 import { consoleLogger, probeSessionService } from './session-service.js';
 

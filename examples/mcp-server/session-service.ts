@@ -2,12 +2,8 @@
  * Telling the operator, in one line, that the session service the example needs is not there -
  * at startup, and whenever a request finds it gone.
  */
-import { deadlineSignal } from '../../lib/deadline-budget.js';
-import { StoreUnavailableError } from '../../lib/errors.js';
-import type { Logger } from '../../lib/logger.js';
-import { STORE_UNAVAILABLE_LOG } from '../../lib/mcp/session-gate.js';
-import { withDeadline } from '../../lib/mcp/store-deadline.js';
-import type { SessionStore } from '../../lib/session-store.js';
+import { StoreUnavailableError, deadlineSignal, type Logger, type SessionStore } from 'mcp-sessions';
+import { STORE_UNAVAILABLE_LOG, withDeadline } from 'mcp-sessions/mcp';
 
 /** Long enough for a cold Lambda behind the API, short enough that a hung service is reported soon. */
 export const PROBE_DEADLINE_MS = 5000;

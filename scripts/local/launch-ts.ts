@@ -9,9 +9,18 @@ export interface Launched {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
+/**
+ * The examples import `mcp-sessions` as a user would; in this repo that export condition resolves it
+ * to the TypeScript source rather than dist/ (the npm scripts pass the same flag).
+ */
+export const SOURCE_CONDITION_FLAG = '--conditions=mcp-sessions-source';
+
+/** tsx from this repo, as the npm scripts run it. */
+export const TSX = join('node_modules', '.bin', 'tsx');
+
 /** Runs a TypeScript entry point with tsx (as `npm start` and `npm run example` do) until it prints `ready`; for tests and the benchmark. */
 export const launchTs = (entry: string, env: Record<string, string>, ready: RegExp, timeoutMs?: number): Promise<Launched> =>
-  launchProcess(join('node_modules', '.bin', 'tsx'), [entry], env, ready, timeoutMs);
+  launchProcess(TSX, [SOURCE_CONDITION_FLAG, entry], env, ready, timeoutMs);
 
 /** Runs a command until it prints `ready`. */
 export async function launchProcess(command: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 45_000): Promise<Launched> {
