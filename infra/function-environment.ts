@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Environment } from '../lib/config.js';
+import { ConfigError, IN_PROCESS_ENV_PREFIX, loadConfig, type Environment } from '../lib/config.js';
 import { SERVICE_NAME } from '../lib/telemetry.js';
 import { InvalidSettingError } from './settings.js';
 
@@ -40,17 +40,37 @@ export function environmentSettingsFromText(text: Partial<Record<EnvironmentSett
   return Object.fromEntries(settingNames.filter((name) => text[name] !== undefined).map((name) => [name, parsed[name]]));
 }
 
+/** The settings that are set, each variable name behind `prefix` (lib/config.ts reads them the same way). */
+function settingsVariables(prefix: string, settings: EnvironmentSettings): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const name of settingNames) {
+    const value = settings[name];
+    if (value !== undefined) environment[`${prefix}${ENVIRONMENT_SETTINGS[name]}`] = String(value);
+  }
+  return environment;
+}
+
 /** The functions' environment, checked with the functions' own rules before anything is synthesised. */
 export function functionEnvironment(tableName: string, settings: EnvironmentSettings): Record<string, string> {
   const environment: Record<string, string> = {
     TABLE_NAME: tableName,
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL: 'INFO',
+    ...settingsVariables('', settings),
   };
-  for (const name of settingNames) {
-    const value = settings[name];
-    if (value !== undefined) environment[ENVIRONMENT_SETTINGS[name]] = String(value);
-  }
   validateLikeTheFunctions(environment);
+  return environment;
+}
+
+/**
+ * What a user's function needs to run the library in-process: the same settings as the service's
+ * functions, behind IN_PROCESS_ENV_PREFIX (`MCP_SESSIONS_TABLE_NAME`, ...), so they never collide with
+ * the function's own variables. No Powertools variables: logging and metrics are the function's own.
+ * Checked with the loader `sessionStoreFromEnvironment` runs (lib/in-process.ts), so what is set here is
+ * exactly what it reads.
+ */
+export function inProcessEnvironment(tableName: string, settings: EnvironmentSettings): Record<string, string> {
+  const environment = { [`${IN_PROCESS_ENV_PREFIX}TABLE_NAME`]: tableName, ...settingsVariables(IN_PROCESS_ENV_PREFIX, settings) };
+  loadConfig(environment, { prefix: IN_PROCESS_ENV_PREFIX });
   return environment;
 }

@@ -1,6 +1,6 @@
 import { Aws, CfnRule, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { CfnGlobalTable, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { InvalidSettingError, type ResolvedInfraSettings } from './settings.js';
@@ -61,14 +61,13 @@ export function encryptTable(table: TableV2, key: IKey | undefined): void {
   resource.addPropertyOverride('Replicas.0.SSESpecification', { KMSMasterKeyId: key.keyArn });
 }
 
-/** Lets a function use the table key through DynamoDB only. */
-export function grantTableKey(key: IKey | undefined, grantee: IGrantable): void {
-  if (!key) return;
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new PolicyStatement({
-      actions: TABLE_KEY_ACTIONS,
-      resources: [key.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
-    }),
-  );
+/** Lets a function use the table key through DynamoDB only; no grant when the table has no customer-managed key. */
+export function grantTableKey(key: IKey | undefined, grantee: IGrantable): Grant | undefined {
+  if (!key) return undefined;
+  return Grant.addToPrincipal({
+    grantee,
+    actions: TABLE_KEY_ACTIONS,
+    resourceArns: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
+  });
 }

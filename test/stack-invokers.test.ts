@@ -6,7 +6,7 @@ import { stackSettingsFromContext } from '../infra/context.js';
 import { invokeWildcardAcknowledgements } from '../infra/nag-acknowledgements.js';
 import { SessionServiceStack } from '../infra/session-service-stack.js';
 import { routes } from '../lib/routes.js';
-import { appWithContext, statementsAllowing, synthStack } from './support/synth-stack.js';
+import { appWithContext, rulesNamed, statementsAllowing, synthService } from './support/synth-stack.js';
 
 const FRONT_END = 'arn:aws:iam::123456789012:role/front-end';
 const OTHER_FRONT_END = 'arn:aws:iam::123456789012:role/team/other-front-end';
@@ -36,70 +36,71 @@ describe('-c invokerRoleArns', () => {
 
   it('the same list as a cdk.json array works the same way; a duplicate is granted once', () => {
     const { props } = stackSettingsFromContext(appWithContext({ invokerRoleArns: [FRONT_END, ` ${FRONT_END}`, ''] }).node);
-    expect(invokeGrantees(synthStack(props).template)).toEqual(['front-end']);
+    expect(invokeGrantees(synthService(props).template)).toEqual(['front-end']);
   });
 
   it('a malformed ARN is refused at synth with a message naming it', () => {
     for (const bad of ['front-end', 'arn:aws:iam::123456789012:user/front-end', 'arn:aws:iam::12345:role/front-end', 'arn:aws:sts::123456789012:assumed-role/front-end/session']) {
-      expect(() => synthStack({ invokerRoleArns: [bad] })).toThrow(new RegExp(`invokerRoleArns: "${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" is not an IAM role ARN`));
+      expect(() => synthService({ invokerRoleArns: [bad] })).toThrow(new RegExp(`invokerRoleArns: "${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" is not an IAM role ARN`));
     }
   });
 
   it('ARNs that disagree on their account are refused at synth, naming the odd one out', () => {
-    expect(() => synthStack({ invokerRoleArns: [FRONT_END, FOREIGN] })).toThrow(
+    expect(() => synthService({ invokerRoleArns: [FRONT_END, FOREIGN] })).toThrow(
       /invokerRoleArns: arn:aws:iam::999999999999:role\/front-end is in account 999999999999, but .*123456789012.*no resource policy/,
     );
   });
 
   it('an ARN outside a concrete stack account is refused at synth, naming the ARN and why (HTTP APIs have no resource policy)', () => {
-    expect(() => synthStack({ invokerRoleArns: [FOREIGN] }, { account: '123456789012', region: 'eu-west-1' })).toThrow(
+    expect(() => synthService({ invokerRoleArns: [FOREIGN] }, { account: '123456789012', region: 'eu-west-1' })).toThrow(
       /invokerRoleArns: arn:aws:iam::999999999999:role\/front-end is in account 999999999999, but this stack deploys to 123456789012\. An HTTP API has no resource policy/,
     );
     // The same account synthesises, without a deploy-time rule (there is nothing left to check).
-    const { template } = synthStack({ invokerRoleArns: [FRONT_END] }, { account: '123456789012', region: 'eu-west-1' });
+    const { template } = synthService({ invokerRoleArns: [FRONT_END] }, { account: '123456789012', region: 'eu-west-1' });
     expect(invokeGrantees(template)).toEqual(['front-end']);
-    expect(Object.keys(template.toJSON().Rules ?? {})).not.toContain('InvokerRolesInThisAccount');
+    expect(rulesNamed(template, 'InvokerRolesInThisAccount')).toEqual([]);
   });
 
   it('environment-agnostic: a CloudFormation rule pins the account, so a deploy elsewhere fails before creating anything (no same-named local role is bound)', () => {
-    const { template } = synthStack({ invokerRoleArns: [FRONT_END, OTHER_FRONT_END] });
-    const rule = (template.toJSON().Rules as Record<string, { Assertions: { Assert: unknown; AssertDescription: string }[] }>).InvokerRolesInThisAccount;
+    const { template } = synthService({ invokerRoleArns: [FRONT_END, OTHER_FRONT_END] });
+    const [rule, ...others] = rulesNamed(template, 'InvokerRolesInThisAccount');
+    expect(others).toEqual([]);
     expect(rule?.Assertions).toHaveLength(1);
     expect(rule?.Assertions[0]?.Assert).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, '123456789012'] });
     expect(rule?.Assertions[0]?.AssertDescription).toContain(FRONT_END);
     expect(rule?.Assertions[0]?.AssertDescription).toContain(OTHER_FRONT_END);
     expect(rule?.Assertions[0]?.AssertDescription).toContain('no resource policy');
     // Without invokers there is nothing to pin.
-    expect(Object.keys(synthStack().template.toJSON().Rules ?? {})).not.toContain('InvokerRolesInThisAccount');
+    expect(rulesNamed(synthService().template, 'InvokerRolesInThisAccount')).toEqual([]);
   });
 
   it('cdk-nag: the acknowledged findings are exactly the invoke route wildcards, and each is still raised by an unacknowledged grant', () => {
-    const { stack } = synthStack({ invokerRoleArns: [FRONT_END] });
+    const { stack, service } = synthService({ invokerRoleArns: [FRONT_END] });
     expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
     // The same grants made straight on the routes, with no acknowledgement, raise one IAM5 per route,
     // and those findings are exactly the acknowledged ids: none is stale, none is broader.
     const bare = new Role(stack, 'Unacknowledged', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
-    for (const route of Object.values(stack.httpRoutes)) route.grantInvoke(bare);
+    for (const route of Object.values(service.httpRoutes)) route.grantInvoke(bare);
     const findings = new AwsSolutionsChecks().validateScope(stack).violations;
-    expect(findings.map((f) => f.ruleName).sort()).toEqual(invokeWildcardAcknowledgements(Object.values(stack.httpRoutes)).map((a) => a.id).sort());
+    expect(findings.map((f) => f.ruleName).sort()).toEqual(invokeWildcardAcknowledgements(Object.values(service.httpRoutes)).map((a) => a.id).sort());
     for (const finding of findings) expect(finding.violatingResources.map((r) => r.constructPath)).toEqual(['Test/Unacknowledged/DefaultPolicy/Resource']);
     expect(findings).toHaveLength(Object.keys(routes).length);
-    for (const ack of invokeWildcardAcknowledgements(Object.values(stack.httpRoutes))) expect(ack.reason).toMatch(/\{sessionId\}.*secret/);
+    for (const ack of invokeWildcardAcknowledgements(Object.values(service.httpRoutes))) expect(ack.reason).toMatch(/\{sessionId\}.*secret/);
   });
 
   it('cdk-nag: only those wildcards are accepted; any other wildcard on an invoker role is still a finding', () => {
-    const { stack } = synthStack({ invokerRoleArns: [FRONT_END] });
-    const invoker = stack.node.findChild('Invoker0') as IRole;
-    invoker.addToPrincipalPolicy(new PolicyStatement({ actions: ['execute-api:Invoke'], resources: [stack.api.arnForExecuteApi()] }));
+    const { stack, service } = synthService({ invokerRoleArns: [FRONT_END] });
+    const invoker = service.node.findChild('Invoker0') as IRole;
+    invoker.addToPrincipalPolicy(new PolicyStatement({ actions: ['execute-api:Invoke'], resources: [service.api.arnForExecuteApi()] }));
     const rules = new AwsSolutionsChecks().validateScope(stack).violations.map((v) => v.ruleName);
     expect(rules).toHaveLength(1);
     expect(rules[0]).toMatch(/^AwsSolutions-IAM5\[Resource::.*\/\*\/\*\/\*\]$/);
   });
 
   it('grantInvoke(role) in code acknowledges the same wildcards on that role only, and passes cdk-nag', () => {
-    const { stack } = synthStack();
+    const { stack, service } = synthService();
     const frontEnd = new Role(stack, 'FrontEnd', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
-    stack.grantInvoke(frontEnd);
+    service.grantInvoke(frontEnd);
     expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
   });
 });

@@ -2,9 +2,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { stackSettingsFromContext } from '../infra/context.js';
-import { SessionServiceStack, type SessionServiceStackProps } from '../infra/session-service-stack.js';
+import type { McpSessionServiceProps } from '../infra/mcp-session-service.js';
+import { SessionServiceStack } from '../infra/session-service-stack.js';
 import { TABLE_KEY_ACTIONS } from '../infra/table-encryption.js';
-import { appWithContext, statementsAllowing, synthStack } from './support/synth-stack.js';
+import { appWithContext, rulesNamed, statementsAllowing, synthService } from './support/synth-stack.js';
 
 /** Reads `-c` context and builds the stack from it, as infra/app.ts does. */
 function synthFromContext(context: Record<string, unknown>): SessionServiceStack {
@@ -30,10 +31,10 @@ describe('context values are validated at synth with the functions\' own rules (
       ['pruneScanLimit', '-1', /pruneScanLimit must be an integer >= 0, got "-1"/],
     ];
     for (const [name, value, message] of refused) expect(() => synthFromContext({ [name]: value }), `${name}=${value}`).toThrow(message);
-    const refusedProps: SessionServiceStackProps[] = [{ sessionTtlSeconds: 0 }, { sessionTtlSeconds: 1.5 }, { sessionTtlSeconds: Number.NaN }, { sessionMaxLifetimeSeconds: 0 }, { pruneScanLimit: -1 }];
+    const refusedProps: McpSessionServiceProps[] = [{ sessionTtlSeconds: 0 }, { sessionTtlSeconds: 1.5 }, { sessionTtlSeconds: Number.NaN }, { sessionMaxLifetimeSeconds: 0 }, { pruneScanLimit: -1 }];
     for (const props of refusedProps) {
       const [name] = Object.keys(props);
-      expect(() => synthStack(props), JSON.stringify(props)).toThrow(new RegExp(`^${String(name)} must be an integer`));
+      expect(() => synthService(props), JSON.stringify(props)).toThrow(new RegExp(`^${String(name)} must be an integer`));
     }
     // None of them leaks the variable name the operator never typed.
     expect(() => synthFromContext({ pruneScanLimit: 'x' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('PRUNE_SCAN_LIMIT') }));
@@ -104,7 +105,7 @@ describe('context values are validated at synth with the functions\' own rules (
 
 describe('new options, whose defaults change nothing', () => {
   it('defaults: no reserved concurrency, no throughput cap, no customer-managed key (AWS owned), logs kept 30 days', () => {
-    const { template } = synthStack();
+    const { template } = synthService();
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
     const table = Object.values(template.findResources('AWS::DynamoDB::GlobalTable'))[0];
     expect(table?.Properties.SSESpecification).toBeUndefined();
@@ -116,13 +117,13 @@ describe('new options, whose defaults change nothing', () => {
   });
 
   it('reservedConcurrency reserves that concurrency for each function', () => {
-    const { template } = synthStack({ reservedConcurrency: 20 });
+    const { template } = synthService({ reservedConcurrency: 20 });
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions.map((fn) => fn.Properties.ReservedConcurrentExecutions)).toEqual([20, 20, 20]);
   });
 
   it('tableMaxReadRequestUnits / tableMaxWriteRequestUnits cap the on-demand table\'s throughput', () => {
-    const { template } = synthStack({ tableMaxReadRequestUnits: 1000, tableMaxWriteRequestUnits: 400 });
+    const { template } = synthService({ tableMaxReadRequestUnits: 1000, tableMaxWriteRequestUnits: 400 });
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       BillingMode: 'PAY_PER_REQUEST',
       WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: 400 },
@@ -131,7 +132,7 @@ describe('new options, whose defaults change nothing', () => {
   });
 
   it('tableKmsKey=create encrypts the table with a new rotating key, retained with the table, usable by the functions only through DynamoDB', () => {
-    const { stack, template } = synthStack({ tableKmsKey: 'create' });
+    const { stack, template } = synthService({ tableKmsKey: 'create' });
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ EnableKeyRotation: true }) });
     const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0];
@@ -148,17 +149,17 @@ describe('new options, whose defaults change nothing', () => {
     }
     expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
     // A dev stack's key goes with its table.
-    synthStack({ tableKmsKey: 'create', tableRemoval: 'destroy' }).template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
+    synthService({ tableKmsKey: 'create', tableRemoval: 'destroy' }).template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
   });
 
   it('tableKmsKey=<key ARN> uses that key; its region is pinned by a rule (agnostic stack) or checked at synth (concrete region)', () => {
     const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-    const { template } = synthStack({ tableKmsKey: keyArn });
+    const { template } = synthService({ tableKmsKey: keyArn });
     template.resourceCountIs('AWS::KMS::Key', 0);
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', { Replicas: [Match.objectLike({ SSESpecification: { KMSMasterKeyId: keyArn } })] });
-    const rule = (template.toJSON().Rules as Record<string, { Assertions: { Assert: unknown; AssertDescription: string }[] }>).TableKeyInThisRegion;
+    const [rule] = rulesNamed(template, 'TableKeyInThisRegion');
     expect(rule?.Assertions[0]?.Assert).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] });
     expect(rule?.Assertions[0]?.AssertDescription).toContain(keyArn);
-    expect(() => synthStack({ tableKmsKey: keyArn }, { account: '123456789012', region: 'us-east-1' })).toThrow(/tableKmsKey: .* is in eu-west-1, but this stack deploys to us-east-1/);
+    expect(() => synthService({ tableKmsKey: keyArn }, { account: '123456789012', region: 'us-east-1' })).toThrow(/tableKmsKey: .* is in eu-west-1, but this stack deploys to us-east-1/);
   });
 });

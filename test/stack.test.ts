@@ -1,19 +1,20 @@
-import { App } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { NAG_ACKNOWLEDGEMENTS } from '../infra/nag-acknowledgements.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SessionServiceStack } from '../infra/session-service-stack.js';
+import type { McpSessionService } from '../infra/mcp-session-service.js';
 import { DEADLINE_BUDGET } from '../lib/deadline-budget.js';
 import { routeKey, routes } from '../lib/routes.js';
-import { actionsOf, synthStack as synth, type Statement } from './support/synth-stack.js';
+import { actionsOf, serviceInStack, synthService as synth, type Statement } from './support/synth-stack.js';
 
-describe('the stack', () => {
+describe('McpSessionService in a user\'s stack', () => {
   let template: Template;
-  let stack: SessionServiceStack;
-  beforeAll(() => ({ stack, template } = synth()));
+  let stack: Stack;
+  let service: McpSessionService;
+  beforeAll(() => ({ stack, service, template } = synth()));
 
   it('has a TableV2: sessionId key, on-demand, TTL on expiresAt, PITR, retained with deletion protection', () => {
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
@@ -48,7 +49,7 @@ describe('the stack', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', MemorySize: 512, Timeout: DEADLINE_BUDGET.lambdaTimeoutSeconds });
-      expect(fn.Properties.Environment.Variables.TABLE_NAME).toEqual({ Ref: stack.getLogicalId(stack.table.node.defaultChild as never) });
+      expect(fn.Properties.Environment.Variables.TABLE_NAME).toEqual({ Ref: stack.getLogicalId(service.table.node.defaultChild as never) });
     }
   });
 
@@ -72,7 +73,7 @@ describe('the stack', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const logActions = ['logs:CreateLogStream', 'logs:PutLogEvents'];
     for (const [name, actions] of Object.entries(expected)) {
-      const role = stack.getLogicalId(stack.functions[name as keyof typeof expected].role?.node.defaultChild as never);
+      const role = stack.getLogicalId(service.functions[name as keyof typeof expected].role?.node.defaultChild as never);
       const attached = Object.values(policies).filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role));
       expect(actionsOf(attached.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]))).toEqual([...actions, ...logActions].sort());
     }
@@ -91,11 +92,10 @@ describe('the stack', () => {
   });
 
   it('grantInvoke lets a front end role call exactly these routes with execute-api:Invoke', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const withInvoker = new SessionServiceStack(app, 'Invoker');
-    const frontEnd = new Role(withInvoker, 'FrontEnd', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
-    withInvoker.grantInvoke(frontEnd);
-    const statements = Object.values(Template.fromStack(withInvoker).findResources('AWS::IAM::Policy'))
+    const withInvoker = serviceInStack();
+    const frontEnd = new Role(withInvoker.stack, 'FrontEnd', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    withInvoker.service.grantInvoke(frontEnd);
+    const statements = Object.values(Template.fromStack(withInvoker.stack).findResources('AWS::IAM::Policy'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
       .filter((s) => actionsOf([s]).includes('execute-api:Invoke'));
     // One statement per route, each scoped to that route's method and path on this API's stages.
@@ -105,12 +105,6 @@ describe('the stack', () => {
       expect(resources.filter((r) => r.includes(path))).toHaveLength(1);
     }
     expect(actionsOf(statements)).toEqual(Array(3).fill('execute-api:Invoke'));
-  });
-
-  it('outputs the API URL, the table name and the dashboard', () => {
-    template.hasOutput('DashboardName', { Value: { Ref: Match.anyValue() } });
-    template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'ApiEndpoint'] } });
-    template.hasOutput('TableName', { Value: { Ref: Match.anyValue() } });
   });
 
   it('sets a retention on every log group: 30 days by default, or logRetentionDays', () => {
@@ -140,7 +134,7 @@ describe('the stack', () => {
     const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0];
     expect(stage?.Properties.RouteSettings).toEqual({ 'POST /sessions': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } });
     // CloudFormation finds route settings by route key, so the stage must be made after the route.
-    const startRoute = stack.getLogicalId(stack.httpRoutes.start.node.defaultChild as never);
+    const startRoute = stack.getLogicalId(service.httpRoutes.start.node.defaultChild as never);
     expect(stage?.DependsOn).toContain(startRoute);
     const custom = Object.values(synth({ startThrottleRateLimit: 5, startThrottleBurstLimit: 10 }).template.findResources('AWS::ApiGatewayV2::Stage'))[0];
     expect(custom?.Properties.RouteSettings).toEqual({ 'POST /sessions': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 } });
@@ -207,11 +201,10 @@ describe('the stack', () => {
   });
 
   it('cdk-nag really checks this stack: an older runtime or no access logging is flagged', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const weakened = new SessionServiceStack(app, 'Weakened');
-    const stage = weakened.stage.node.defaultChild as CfnStage;
+    const weakened = serviceInStack();
+    const stage = weakened.service.stage.node.defaultChild as CfnStage;
     stage.accessLogSettings = undefined;
-    const rules = new AwsSolutionsChecks().validateScope(weakened).violations.map((v) => v.ruleName);
+    const rules = new AwsSolutionsChecks().validateScope(weakened.stack).violations.map((v) => v.ruleName);
     expect(rules).toContain('AwsSolutions-APIG1');
   });
 });
