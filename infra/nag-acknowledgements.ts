@@ -3,11 +3,13 @@ import type { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Construct } from 'constructs';
 
 /**
- * Every cdk-nag (AwsSolutions) finding this stack accepts, each with the reason it is right for
- * this stack. Stack-wide: none. The stack passes the pack by design rather than by acknowledgement
- * (own roles instead of managed policies, access logging, the latest Node runtime).
- * `test/stack.test.ts` runs the pack over the synthesised stack and fails on any finding not
- * acknowledged, and on any acknowledgement that no longer matches a finding.
+ * Every cdk-nag (AwsSolutions) finding McpSessionService accepts, each with the reason it is right
+ * for it. Construct-wide: none. It passes the pack by design rather than by acknowledgement
+ * (own roles instead of managed policies, access logging, the latest Node runtime). The only
+ * acknowledgements are per invoke grantee (below); an in-process grantee needs none (its grant names
+ * the table and key, no wildcard). `test/stack.test.ts` and `test/construct-grants.test.ts` run the
+ * pack and fail on any finding not acknowledged; `test/stack-invokers.test.ts` on any acknowledgement
+ * that no longer matches a finding.
  */
 export const NAG_ACKNOWLEDGEMENTS: readonly Acknowledgment[] = [];
 
