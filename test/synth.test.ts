@@ -26,6 +26,9 @@ it('`cdk synth -c invokerRoleArns=…` runs offline with no AWS credentials, pas
     const asset = String(fn.Properties.Code?.S3Key).replace(/\.zip$/, '');
     expect(existsSync(join(out, `asset.${asset}`, 'index.js'))).toBe(true);
   }
+  // The app's stack holds McpSessionService under the id "Default": the retained table keeps the
+  // logical id it had before the construct, so an update never replaces it.
+  expect(template.Resources.Sessions8896A56D?.Type).toBe('AWS::DynamoDB::GlobalTable');
   const granted = resources.filter((r) => r.Type === 'AWS::IAM::Policy').flatMap((r) => r.Properties.Roles ?? []);
   expect(granted.filter((role) => typeof role === 'string').sort()).toEqual(['front-end', 'other-front-end']);
 }, 120_000);
