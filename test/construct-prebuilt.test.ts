@@ -3,7 +3,7 @@ import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -54,9 +54,12 @@ describe('handlerCode "prebuilt" (the default): the bundles the package ships, d
       const resource = resources[stack.getLogicalId(fn.node.defaultChild as never)];
       expect(resource?.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const asset = join(outdir, `asset.${String(resource?.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
-      // The staged asset is the bundle as built, source map included: no rebuild, no other files.
-      expect(readFileSync(join(asset, 'index.js'), 'utf8')).toBe(readFileSync(join(bundles, name, 'index.js'), 'utf8'));
-      expect(existsSync(join(asset, 'index.js.map'))).toBe(true);
+      // The staged asset is the bundle directory as built (index.js, its source map, whatever the build
+      // puts beside them), byte for byte: no rebuild, nothing added or left out.
+      const files = readdirSync(join(bundles, name)).sort();
+      expect(files).toContain('index.js.map');
+      expect(readdirSync(asset).sort()).toEqual(files);
+      for (const file of files) expect(readFileSync(join(asset, file)).equals(readFileSync(join(bundles, name, file))), file).toBe(true);
       keys.add(String(resource?.Properties.Code.S3Key));
     }
     expect(keys.size).toBe(routeNames.length);
