@@ -100,13 +100,69 @@ describe('npm pack: what the tarball holds', () => {
   });
 });
 
-// Independent of each other, and mostly waiting on child processes: run side by side.
-describe.concurrent('a fresh project with the tarball and only its peers installed, run with plain node', () => {
-  it('has no esbuild, no tsx and no TypeScript installed (everything runs as shipped JavaScript)', ({ expect }) => {
+describe('a fresh project with the tarball and only its peers installed, run with plain node: the service', () => {
+  // One at a time, and before the CPU-heavy checks below: these talk to npm start's handlers, which
+  // keep production's deadlines.
+  it('has no esbuild, no tsx and no TypeScript installed (everything runs as shipped JavaScript)', () => {
     for (const tool of ['esbuild', 'tsx', 'typescript', 'ts-node']) expect(existsSync(join(consumer, 'node_modules', tool)), tool).toBe(false);
     expect(existsSync(join(consumer, 'node_modules', 'mcp-sessions', 'dist', 'lib', 'index.js'))).toBe(true);
   });
 
+  it('runs the pre-bundled handlers, each from a copy of its directory (as Lambda does), against DynamoDB: start, check, destroy', async () => {
+    const functions = join(work, 'lambda-task');
+    await run('cp', ['-R', join(consumer, 'node_modules', 'mcp-sessions', 'dist', 'functions'), functions], { cwd: work, timeoutMs: 30_000 });
+    const events = { start: apiEvent('start', { body: '{}' }), check: apiEvent('check', { sessionId: 'SESSION_ID' }), destroy: apiEvent('destroy', { sessionId: 'SESSION_ID' }) };
+    const answered = await nodeJson<Record<string, unknown>>(consumer, ['bundled-handlers.mjs', functions, JSON.stringify(events)], {
+      TABLE_NAME: 'mcp-sessions',
+      DYNAMODB_ENDPOINT: running().dynamodbEndpoint,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    });
+    expect(answered).toEqual({
+      handlers: ['function', 'function', 'function'],
+      start: 201,
+      check: { status: 200, active: true },
+      destroy: 204,
+      checkAfter: { status: 404, active: false },
+    });
+  });
+
+  it('uses the packaged SessionClient against npm start: start, check, destroy (and the in-process store sees the same sessions)', async () => {
+    const seen = await nodeJson<Record<string, unknown>>(consumer, ['session-client.mjs', running().url], {
+      MCP_SESSIONS_TABLE_NAME: 'mcp-sessions',
+      MCP_SESSIONS_DYNAMODB_ENDPOINT: running().dynamodbEndpoint,
+    });
+    expect(seen).toEqual({
+      started: { sessionId: 'string', expiresAt: 'number' },
+      checked: { active: true, expiresAt: expect.any(Number), metadata: { from: 'consumer' } },
+      checkedByOther: { active: false },
+      seenInProcess: true,
+      seenOverApi: true,
+      destroyed: true,
+      checkedAfter: { active: false },
+      destroyedAgain: false,
+      destroyedInProcess: true,
+    });
+  });
+
+  it('uses the packaged sessionGate + toNodeListener in front of an MCP server built with the official SDK: initialize, a tool call, terminate (DELETE)', async () => {
+    const seen = await nodeJson<Record<string, unknown>>(consumer, ['gate.mjs', running().url]);
+    expect(seen).toEqual({
+      sessionIdIssued: true,
+      storedAfterInitialize: true,
+      storedProtocolVersion: expect.stringMatching(/^2025-/),
+      tools: ['whoami'],
+      whoami: { sameSession: true, principal: 'alice', protocolVersion: seen.storedProtocolVersion },
+      malloryStatus: 404,
+      storedAfterDelete: false,
+      afterDeleteStatus: 404,
+      ended: [{ sameSession: true, principal: 'alice' }],
+    });
+  });
+});
+
+// Independent of each other and of the service: run side by side.
+describe.concurrent('a fresh project with the tarball and only its peers installed, run with plain node: imports, types, synth', () => {
   it('imports each entry point (mcp-sessions, mcp-sessions/mcp, mcp-sessions/cdk) and finds the exports', async ({ expect }) => {
     const exported = await nodeJson<Record<string, string[]>>(consumer, ['imports.mjs', 'mcp-sessions', 'mcp-sessions/mcp', 'mcp-sessions/cdk']);
     expect(exported['mcp-sessions']).toEqual(
@@ -159,57 +215,5 @@ describe.concurrent('a fresh project with the tarball and only its peers install
       alarms: expect.any(Number),
     });
     expect(summary.alarms).toBeGreaterThan(0);
-  });
-
-  it('runs the pre-bundled handlers, each from a copy of its directory (as Lambda does), against DynamoDB: start, check, destroy', async ({ expect }) => {
-    const functions = join(work, 'lambda-task');
-    await run('cp', ['-R', join(consumer, 'node_modules', 'mcp-sessions', 'dist', 'functions'), functions], { cwd: work, timeoutMs: 30_000 });
-    const events = { start: apiEvent('start', { body: '{}' }), check: apiEvent('check', { sessionId: 'SESSION_ID' }), destroy: apiEvent('destroy', { sessionId: 'SESSION_ID' }) };
-    const answered = await nodeJson<Record<string, unknown>>(consumer, ['bundled-handlers.mjs', functions, JSON.stringify(events)], {
-      TABLE_NAME: 'mcp-sessions',
-      DYNAMODB_ENDPOINT: running().dynamodbEndpoint,
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    });
-    expect(answered).toEqual({
-      handlers: ['function', 'function', 'function'],
-      start: 201,
-      check: { status: 200, active: true },
-      destroy: 204,
-      checkAfter: { status: 404, active: false },
-    });
-  });
-
-  it('uses the packaged SessionClient against npm start: start, check, destroy (and the in-process store sees the same sessions)', async ({ expect }) => {
-    const seen = await nodeJson<Record<string, unknown>>(consumer, ['session-client.mjs', running().url], {
-      MCP_SESSIONS_TABLE_NAME: 'mcp-sessions',
-      MCP_SESSIONS_DYNAMODB_ENDPOINT: running().dynamodbEndpoint,
-    });
-    expect(seen).toEqual({
-      started: { sessionId: 'string', expiresAt: 'number' },
-      checked: { active: true, expiresAt: expect.any(Number), metadata: { from: 'consumer' } },
-      checkedByOther: { active: false },
-      seenInProcess: true,
-      seenOverApi: true,
-      destroyed: true,
-      checkedAfter: { active: false },
-      destroyedAgain: false,
-      destroyedInProcess: true,
-    });
-  });
-
-  it('uses the packaged sessionGate + toNodeListener in front of an MCP server built with the official SDK: initialize, a tool call, terminate (DELETE)', async ({ expect }) => {
-    const seen = await nodeJson<Record<string, unknown>>(consumer, ['gate.mjs', running().url]);
-    expect(seen).toEqual({
-      sessionIdIssued: true,
-      storedAfterInitialize: true,
-      storedProtocolVersion: expect.stringMatching(/^2025-/),
-      tools: ['whoami'],
-      whoami: { sameSession: true, principal: 'alice', protocolVersion: seen.storedProtocolVersion },
-      malloryStatus: 404,
-      storedAfterDelete: false,
-      afterDeleteStatus: 404,
-      ended: [{ sameSession: true, principal: 'alice' }],
-    });
   });
 });
