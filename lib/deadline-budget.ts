@@ -21,9 +21,13 @@ export const DEADLINE_BUDGET = {
   dynamoMaxAttempts: 3,
   sweepDeadlineMs: 1000,
   handlerDeadlineMs: 2000,
+  /** Kept back from Lambda's remaining time to log, flush metrics and answer once the deadline fires. */
+  answerMarginMs: 500,
   lambdaTimeoutSeconds: 5,
   sessionClientAttemptTimeoutMs: 3000,
   sessionClientMaxAttempts: 3,
+  /** First backoff step between SessionClient attempts; later ones double, with full jitter. */
+  sessionClientBaseDelayMs: 100,
   /** The longest Retry-After SessionClient waits for; the API sends 1 s. */
   sessionClientMaxRetryAfterMs: 1000,
   apiGatewayIntegrationTimeoutSeconds: 6,

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from './clock.js';
-import { IN_PROCESS_ENV_PREFIX, loadConfig, type Environment } from './config.js';
+import { IN_PROCESS_ENV_PREFIX, loadConfig, type Environment, type ServiceConfig } from './config.js';
 import { createDynamoClient, documentClient } from './dynamodb-client.js';
 import { DynamoSessionStore, type StoreEvents } from './dynamo-session-store.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -18,7 +18,11 @@ export interface InProcessStoreOptions {
  * and builds the DynamoDB client with the service's timeouts.
  */
 export function sessionStoreFromEnvironment(env: Environment, options: InProcessStoreOptions = {}): DynamoSessionStore {
-  const config = loadConfig(env, { prefix: IN_PROCESS_ENV_PREFIX });
+  return storeFromConfig(loadConfig(env, { prefix: IN_PROCESS_ENV_PREFIX }), options);
+}
+
+/** The store a config describes, on a DynamoDB client with the service's timeouts; the functions build theirs here too. */
+export function storeFromConfig(config: ServiceConfig, options: InProcessStoreOptions = {}): DynamoSessionStore {
   return new DynamoSessionStore({
     client: documentClient(createDynamoClient(config.dynamodbEndpoint !== undefined ? { endpoint: config.dynamodbEndpoint } : {})),
     tableName: config.tableName,

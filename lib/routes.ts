@@ -9,6 +9,12 @@ export const routes = {
 } as const;
 
 export type RouteName = keyof typeof routes;
+
+/** The header that carries the caller's owner on check and destroy (kept out of paths and access logs). */
+export const OWNER_HEADER = 'x-session-owner';
+
+/** Seconds a caller should wait before retrying after a 503 (the API's and the gate's). */
+export const RETRY_AFTER_SECONDS = 1;
 export type Route = (typeof routes)[RouteName];
 
 export const routeNames = Object.keys(routes) as RouteName[];

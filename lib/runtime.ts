@@ -1,9 +1,8 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { systemClock } from './clock.js';
 import { loadConfig, type Environment, type ServiceConfig } from './config.js';
-import { createDynamoClient, documentClient } from './dynamodb-client.js';
-import { DynamoSessionStore } from './dynamo-session-store.js';
+import type { DynamoSessionStore } from './dynamo-session-store.js';
+import { storeFromConfig } from './in-process.js';
 import type { Logger } from './logger.js';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME, type Telemetry } from './telemetry.js';
 
@@ -36,15 +35,8 @@ export function createRuntime(env: Environment): Runtime {
   const config = loadConfig(env);
   const logger = new PowertoolsLogger({ serviceName: SERVICE_NAME });
   const telemetry = powertoolsTelemetry();
-  const client = documentClient(createDynamoClient({ endpoint: config.dynamodbEndpoint }));
-  const store = new DynamoSessionStore({
-    client,
-    tableName: config.tableName,
-    clock: systemClock,
+  const store = storeFromConfig(config, {
     logger,
-    ttlSeconds: config.ttlSeconds,
-    maxLifetimeSeconds: config.maxLifetimeSeconds,
-    pruneScanLimit: config.pruneScanLimit,
     events: { slid: () => telemetry.count(METRIC.slides), pruned: (count) => telemetry.count(METRIC.itemsPruned, count) },
   });
   return { config, logger, store, telemetry };

@@ -5,8 +5,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { DEADLINE_BUDGET, deadlineSignal } from './deadline-budget.js';
 import { StoreUnavailableError } from './errors.js';
-import { OWNER_HEADER } from './http/session-input.js';
-import { pathFor, routeKey, routes, type Route } from './routes.js';
+import { OWNER_HEADER, pathFor, routeKey, routes, type Route } from './routes.js';
 import {
   activeFrom,
   errorCodeOf,
@@ -122,7 +121,7 @@ export class SessionClient implements SessionStore {
     this.baseUrl = parseBaseUrl(options.baseUrl);
     this.timeoutMs = options.timeoutMs ?? DEADLINE_BUDGET.sessionClientAttemptTimeoutMs;
     this.maxAttempts = options.maxAttempts ?? DEADLINE_BUDGET.sessionClientMaxAttempts;
-    this.baseDelayMs = options.baseDelayMs ?? 100;
+    this.baseDelayMs = options.baseDelayMs ?? DEADLINE_BUDGET.sessionClientBaseDelayMs;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEADLINE_BUDGET.sessionClientMaxRetryAfterMs;
     this.now = options.now ?? (() => new Date());
     this.sleep = options.sleep ?? sleepUnlessAborted;

@@ -5,7 +5,7 @@ import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk
 import { describe, expect, it } from 'vitest';
 import { McpSessionService, type McpSessionServiceProps } from '../infra/mcp-session-service.js';
 import { IN_PROCESS_TABLE_ACTIONS } from '../infra/table-access.js';
-import { ManualClock } from '../lib/clock.js';
+import { ManualClock } from '../scripts/local/manual-clock.js';
 import { IN_PROCESS_ENV_PREFIX } from '../lib/config.js';
 import { sessionStoreFromEnvironment } from '../lib/in-process.js';
 import { createTestTable, endpoint, readItem, storeOn } from './support/dynamo.js';

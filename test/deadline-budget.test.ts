@@ -11,6 +11,8 @@ describe('the deadline budget adds up', () => {
 
   it('the invocation deadline ends before Lambda would cut the function off, with time to answer', () => {
     expect(B.handlerDeadlineMs + 1000).toBeLessThanOrEqual(B.lambdaTimeoutSeconds * 1000);
+    expect(B.answerMarginMs).toBeGreaterThan(0);
+    expect(B.handlerDeadlineMs + B.answerMarginMs).toBeLessThan(B.lambdaTimeoutSeconds * 1000);
   });
 
   it("the API's 503 arrives before SessionClient gives up on the attempt (deadline + API Gateway + a cold start)", () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_START_BODY_BYTES } from '../lib/http/session-input.js';
 import { BODY_LIMITS, startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
 import { importHandlers } from '../scripts/local/handlers.js';
-import { rawExchange } from '../scripts/local/raw-http.js';
+import { rawExchange } from './support/raw-http.js';
 import { createTestTable, endpoint } from './support/dynamo.js';
 import { floodChunked } from './support/flood.js';
 

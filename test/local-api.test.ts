@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, type HttpResponse } from '../lib/http/responses.js';
 import { BODY_LIMITS, localErrors, startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
-import { rawExchange, type RawResponse } from '../scripts/local/raw-http.js';
+import { rawExchange, type RawResponse } from './support/raw-http.js';
 import { importHandlers } from '../scripts/local/handlers.js';
 import { routeKey, routes } from '../lib/routes.js';
 import { createTestTable, endpoint } from './support/dynamo.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../lib/clock.js';
+import { ManualClock } from '../scripts/local/manual-clock.js';
 import { createDynamoClient, documentClient } from '../lib/dynamodb-client.js';
 import { DynamoSessionStore } from '../lib/dynamo-session-store.js';
 import { createCheckHandler } from '../lib/handlers/check.js';

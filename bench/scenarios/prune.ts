@@ -1,6 +1,6 @@
 import { BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { scanAll } from '../../scripts/local/scan-all.js';
-import { ManualClock } from '../../lib/clock.js';
+import { ManualClock } from '../../scripts/local/manual-clock.js';
 import { DynamoSessionStore } from '../../lib/dynamo-session-store.js';
 import { writeItems } from '../../scripts/local/write-items.js';
 import { silentLogger } from '../../lib/logger.js';

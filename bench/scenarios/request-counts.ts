@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ManualClock } from '../../lib/clock.js';
+import { ManualClock } from '../../scripts/local/manual-clock.js';
 import { documentClient } from '../../lib/dynamodb-client.js';
 import { DynamoSessionStore } from '../../lib/dynamo-session-store.js';
 import { silentLogger } from '../../lib/logger.js';

@@ -4,6 +4,7 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { sessionTag } from 'mcp-sessions';
 
 const url = new URL(process.env.MCP_URL || 'http://127.0.0.1:3001/mcp');
 const rounds = Number(process.env.ROUNDS || 30);
@@ -11,12 +12,15 @@ const transport = new StreamableHTTPClientTransport(url, { requestInit: { header
 const client = new Client({ name: 'example-client', version: '1.0.0' });
 
 await client.connect(transport);
-console.log(`connected to ${url.href}; session ${transport.sessionId?.slice(0, 8)}…`);
+// Session ids are bearer secrets: print a short hash to tell sessions apart, never the id.
+const tag = () => (transport.sessionId ? sessionTag(transport.sessionId) : 'none');
+console.log(`connected to ${url.href}; session ${tag()}`);
 for (let round = 1; round <= rounds; round++) {
   try {
     const result = await client.callTool({ name: 'session_info' });
-    const text = (result.content as { text: string }[])[0]?.text;
-    console.log(`#${round} session ${transport.sessionId?.slice(0, 8)}… -> ${text}`);
+    const first: unknown = Array.isArray(result.content) ? result.content[0] : undefined;
+    const text = typeof first === 'object' && first !== null && 'text' in first && typeof first.text === 'string' ? first.text : '(no text)';
+    console.log(`#${round} session ${tag()} -> ${text}`);
   } catch (error) {
     console.log(`#${round} failed: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -31,8 +31,6 @@ export interface InstrumentOptions {
   deadlineMs?: number;
 }
 
-/** Time kept back from Lambda's own timeout to log, flush metrics and answer after the deadline fires. */
-const ANSWER_MARGIN_MS = 500;
 
 /** Which metric each route's answer counts towards; a 503 anywhere is a store error. */
 const OUTCOME_METRICS: Record<string, Partial<Record<number, MetricName>>> = {
@@ -53,7 +51,7 @@ export const instrumentHandler =
   ({ logger, telemetry = noTelemetry, deadlineMs = DEADLINE_BUDGET.handlerDeadlineMs }: InstrumentOptions, handle: RouteHandler): HttpHandler =>
   async (event, context) => {
     const started = performance.now();
-    const remaining = context ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : deadlineMs;
+    const remaining = context ? context.getRemainingTimeInMillis() - DEADLINE_BUDGET.answerMarginMs : deadlineMs;
     const signal = AbortSignal.timeout(Math.max(0, Math.min(deadlineMs, remaining)));
     let response: HttpResponse;
     let failure: string | undefined;

@@ -1,9 +1,8 @@
+import { RETRY_AFTER_SECONDS } from '../routes.js';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 
-/** Seconds a caller should wait before retrying after a 503. */
-export const RETRY_AFTER_SECONDS = 1;
 
 // Session state must never be served from a cache: it changes with every check and destroy.
 const BASE_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;

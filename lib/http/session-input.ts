@@ -1,11 +1,10 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { OWNER_HEADER } from '../routes.js';
 import { isSessionId } from '../session-id.js';
 import { isOwner, parseStartOptions, type OwnerOption, type StartOptions } from '../session-store.js';
 import { bodyText } from './handler.js';
 import { errorResponse, invalidSessionId, type HttpResponse } from './responses.js';
 
-/** The header that carries the caller's owner on check and destroy (kept out of paths and access logs). */
-export const OWNER_HEADER = 'x-session-owner';
 
 /** Bigger than any valid start body (8 KB metadata + a 256-character owner), small enough to parse cheaply. */
 export const MAX_START_BODY_BYTES = 16 * 1024;

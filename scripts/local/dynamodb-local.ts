@@ -123,7 +123,12 @@ async function waitUntilReady(endpoint: string, child: ChildProcess, output: str
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
     if (CONFIGURATION_FAILED.test(output.join(''))) throw new Error('its launcher configuration failed');
     // Any HTTP answer means the server is up; DynamoDB Local answers an unsigned GET with 400.
-    const up = await Promise.race([fetch(endpoint).then(() => true, () => false), spawnFailure]);
+    // Each probe has its own deadline: a JVM that accepts and never answers must not stall start-up.
+    const probe = fetch(endpoint, { signal: AbortSignal.timeout(Math.max(1, Math.min(1000, deadline - Date.now()))) }).then(
+      (response) => (void response.body?.cancel(), true),
+      () => false,
+    );
+    const up = await Promise.race([probe, spawnFailure]);
     if (up) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -3,7 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '../../lib/logger.js';
 import type { MetricName, Telemetry } from '../../lib/telemetry.js';
 
-export { ManualClock } from '../../lib/clock.js';
+export { ManualClock } from '../../scripts/local/manual-clock.js';
 
 export interface LogLine {
   level: 'info' | 'warn' | 'error';
