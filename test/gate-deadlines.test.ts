@@ -6,7 +6,7 @@ import type { SessionStore } from '../lib/session-store.js';
 import { createTestTable, localClient, storeOn, type StoreFixture, type TestTable } from './support/dynamo.js';
 import { halfAnsweringEndpoint, hangingEndpoint, type FaultyEndpoint } from './support/fakes.js';
 
-const MCP_URL = 'http://mcp.test/mcp';
+const MCP_URL = 'http://localhost/mcp';
 const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', clientInfo: { name: 'c', version: '1' }, capabilities: {} } });
 const toolsList = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
 const initializeResult = Response.json({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 's', version: '1' } } });

@@ -70,7 +70,7 @@ describe('the example when the session service goes away later', () => {
         principalOf: () => 'alice',
       });
       const response = await mcp(
-        new Request('http://mcp.test/mcp', { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), headers: { 'content-type': 'application/json', 'mcp-session-id': crypto.randomUUID() } }),
+        new Request('http://localhost/mcp', { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), headers: { 'content-type': 'application/json', 'mcp-session-id': crypto.randomUUID() } }),
       );
       expect(response.status).toBe(503);
     } finally {

@@ -14,7 +14,7 @@ import { SessionClient } from '../lib/session-client.js';
 import { isOwner } from '../lib/session-store.js';
 import { createTestTable, readItem, storeOn, type StoreFixture, type TestTable } from './support/dynamo.js';
 
-const MCP_URL = 'http://mcp.test/mcp';
+const MCP_URL = 'http://localhost/mcp';
 const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', clientInfo: { name: 'c', version: '1' }, capabilities: {} } });
 const toolsList = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
 

@@ -165,7 +165,7 @@ describe('hostile requests to the MCP session gate', () => {
         if (r.version !== undefined) headers['mcp-protocol-version'] = r.version;
         if (r.user !== undefined) headers['x-user'] = r.user;
         const hasBody = r.method !== 'GET';
-        const response = await gate(new Request('http://mcp.test/mcp', { method: r.method, headers, body: hasBody ? r.body : undefined }));
+        const response = await gate(new Request('http://localhost/mcp', { method: r.method, headers, body: hasBody ? r.body : undefined }));
         expect([200, 400, 404, 413]).toContain(response.status);
         const knownVersion = r.version === undefined || r.version.trim() === '' || sessionVersions.includes(r.version.trim());
         // No version outside the session list gets past the gate: nothing is passed through unchecked.

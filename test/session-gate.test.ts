@@ -5,7 +5,7 @@ import { STORE_UNAVAILABLE_LOG, ownerForPrincipal, sessionGate, type GateContext
 import { DEAD_ENDPOINT } from './support/fakes.js';
 import { createTestTable, localClient, readItem, storeOn, type StoreFixture, type TestTable } from './support/dynamo.js';
 
-const MCP_URL = 'http://mcp.test/mcp';
+const MCP_URL = 'http://localhost/mcp';
 const CLIENT_INFO = { name: 'c', version: '1' };
 const initializeBody = (id: number | string = 1, protocolVersion = '2025-11-25') =>
   JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion, clientInfo: CLIENT_INFO, capabilities: { roots: {} } } });

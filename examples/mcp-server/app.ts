@@ -11,6 +11,8 @@ export interface ExampleOptions {
   /** The authenticated principal of a request; initialize without one gets 401. */
   principalOf: (request: Request) => string | undefined;
   logger?: Logger;
+  /** Hosts this server answers to (DNS-rebinding protection); default localhost, 127.0.0.1, [::1]. */
+  allowedHosts?: readonly string[] | 'any';
 }
 
 /** The default when the caller wants no output (tests); Powertools' Logger or any `Logger` fits too. */
@@ -45,6 +47,7 @@ export function exampleMcpHandler(options: ExampleOptions): (request: Request) =
     principalOf: options.principalOf,
     requireOwner: true,
     logger,
+    ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
     // Stateless: nothing to release when a session ends; say so (never the whole id: it is a secret).
     onSessionEnded: ({ sessionId }: { sessionId: string }) => logger.info('session ended', { session: sessionTag(sessionId) }),
   };

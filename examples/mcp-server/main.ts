@@ -1,7 +1,8 @@
 /**
  * `npm run example`: an MCP server on http://127.0.0.1:${PORT:-3001}/mcp whose sessions live in the
  * session service from `npm start` (MCP_SESSIONS_URL, default http://127.0.0.1:3000). Restart it, or
- * run several with different PORTs: clients keep their sessions.
+ * run several with different PORTs: clients keep their sessions. ALLOWED_HOSTS (comma-separated
+ * `host` or `host:port`, or `any`) names the hosts it answers to; default localhost, 127.0.0.1, [::1].
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,20 +21,37 @@ const store = new SessionClient({
 });
 const instance = process.env.INSTANCE || `example-${process.pid}`;
 
+/** ALLOWED_HOSTS: unset or empty keeps the gate's loopback default; `any` is for a proxy that checks Host itself. */
+function allowedHostsFromEnv(value: string | undefined): readonly string[] | 'any' | undefined {
+  const entries = (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) return undefined;
+  return entries.length === 1 && entries[0]?.toLowerCase() === 'any' ? 'any' : entries;
+}
+
+let mcp: (request: Request) => Promise<Response>;
+try {
+  const allowedHosts = allowedHostsFromEnv(process.env.ALLOWED_HOSTS);
+  mcp = exampleMcpHandler({
+    store,
+    instance,
+    logger: consoleLogger(sessionsUrl),
+    // Demo only: take the user from a header. A real server uses the principal its auth established.
+    principalOf: (request) => request.headers.get('x-demo-user') ?? undefined,
+    ...(allowedHosts === undefined ? {} : { allowedHosts }),
+  });
+} catch (error) {
+  if (!(error instanceof RangeError)) throw error;
+  // A malformed ALLOWED_HOSTS entry: say which, in one line, rather than a stack trace.
+  console.error(`ALLOWED_HOSTS: ${error.message}`);
+  process.exit(1);
+}
+
 // Fail at once, in one line, rather than with a 503 on every request later.
 const problem = await probeSessionService(store, sessionsUrl);
 if (problem !== undefined) {
   console.error(problem);
   process.exit(1);
 }
-
-const mcp = exampleMcpHandler({
-  store,
-  instance,
-  logger: consoleLogger(sessionsUrl),
-  // Demo only: take the user from a header. A real server uses the principal its auth established.
-  principalOf: (request) => request.headers.get('x-demo-user') ?? undefined,
-});
 
 const server = createServer(
   toNodeListener(async (request) => {

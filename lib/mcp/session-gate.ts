@@ -1,9 +1,10 @@
 import { sessionClientWorstCaseMs, deadlineSignal } from '../deadline-budget.js';
 import { StoreUnavailableError, errorName } from '../errors.js';
-import { RETRY_AFTER_SECONDS } from '../http/responses.js';
+import { RETRY_AFTER_SECONDS } from '../routes.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { InvalidStartInputError, parseStartOptions, type SessionMetadata, type SessionStore } from '../session-store.js';
 import { readBoundedText } from './bounded-body.js';
+import { hostRefusedResponse, hostValidator, type HostValidationOptions } from './host-validation.js';
 import { readInitializeAnswer, withHeader } from './initialize-answer.js';
 import { asInitializeRequest, isBatchWithInitialize, jsonRpcError, parseJson, type InitializeRequest } from './json-rpc.js';
 import { ownerForPrincipal } from './principal-owner.js';
@@ -35,7 +36,11 @@ export interface GateContext {
 
 export type McpHandler = (request: Request, context: GateContext) => Promise<Response>;
 
-export interface SessionGateOptions {
+/**
+ * `allowedHosts` / `allowedOrigins`: DNS-rebinding protection, checked before anything else (see
+ * host-validation.ts). The default allows only localhost, 127.0.0.1 and [::1], on any port.
+ */
+export interface SessionGateOptions extends HostValidationOptions {
   /** The library in-process, or SessionClient over the API. */
   store: SessionStore;
   /**
@@ -90,6 +95,7 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
     maxBodyBytes = 4 * 1024 * 1024,
     storeDeadlineMs = sessionClientWorstCaseMs(),
   } = options;
+  const refusedHost = hostValidator(options);
   const policy = checkVersionPolicy({
     sessionVersions: options.sessionVersions ?? SESSION_PROTOCOL_VERSIONS,
     sessionlessVersions: options.sessionlessVersions ?? [],
@@ -174,6 +180,12 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
   }
 
   return async (request) => {
+    // First: a rebound page gets nothing read, parsed or looked up on its behalf.
+    const refusal = refusedHost(request);
+    if (refusal !== undefined) {
+      logger.warn('request refused: Host or Origin not allowed', { header: refusal.header, ...(refusal.host === undefined ? {} : { host: refusal.host }) });
+      return hostRefusedResponse(refusal);
+    }
     const version = requestVersion(request, policy);
     if (version.kind === 'unsupported') return unsupportedVersion();
 
