@@ -37,6 +37,52 @@ export const DEADLINE_BUDGET = {
 export const sessionClientWorstCaseMs = (budget: typeof DEADLINE_BUDGET = DEADLINE_BUDGET): number =>
   budget.sessionClientMaxAttempts * budget.sessionClientAttemptTimeoutMs + (budget.sessionClientMaxAttempts - 1) * budget.sessionClientMaxRetryAfterMs;
 
-/** A deadline that also ends when `outer` does (the caller's own deadline, if any). */
-export const deadlineSignal = (ms: number, outer?: AbortSignal): AbortSignal =>
-  outer ? AbortSignal.any([outer, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);
+/**
+ * A deadline that also ends when `outer` does (the caller's own deadline, if any). Built from a
+ * timer and a controller rather than `AbortSignal.any([outer, AbortSignal.timeout(ms)])`: `any`
+ * holds its sources weakly, so the timeout signal can be collected before it fires and the
+ * deadline silently never comes (seen: a check against a stalled DynamoDB ending at 3 s, on the
+ * SDK's own timeouts, instead of at its 2 s deadline).
+ */
+export function deadlineSignal(ms: number, outer?: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  if (outer?.aborted) {
+    controller.abort(outer.reason);
+    return controller.signal;
+  }
+  const timer = setTimeout(() => controller.abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError')), ms);
+  timer.unref(); // a deadline alone never keeps a process alive
+  const followOuter = () => controller.abort(outer?.reason);
+  outer?.addEventListener('abort', followOuter, { once: true });
+  controller.signal.addEventListener('abort', () => {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', followOuter);
+  }, { once: true });
+  return controller.signal;
+}
+
+/**
+ * `work`, or a rejection with the signal's reason as soon as it aborts. The SDK honours an abort
+ * until the response headers arrive, but a body that stalls after them is only ended by the
+ * socket timeout, up to one attempt later: this keeps the caller's deadline exact. What `work`
+ * does after the abort is bounded by those timeouts and ignored.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  work.catch(() => undefined); // its late failure, after we have answered, is nobody's to handle
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { epochSeconds, type Clock } from './clock.js';
-import { DEADLINE_BUDGET, deadlineSignal } from './deadline-budget.js';
+import { DEADLINE_BUDGET, deadlineSignal, untilAborted } from './deadline-budget.js';
 import { StoreUnavailableError, errorName } from './errors.js';
 import { ExpiredSessionSweeper, type SweepResult } from './expired-session-sweeper.js';
 import type { Logger } from './logger.js';
@@ -116,15 +116,18 @@ export class DynamoSessionStore implements SessionStore {
       // condition and is left alone (an expired item goes with the sweep or TTL), so the answer
       // "ended" or "nothing to end" costs no extra read.
       const ownerCondition = options.owner !== undefined ? '#owner = :owner' : 'attribute_not_exists(#owner)';
-      await this.options.client.send(
-        new DeleteCommand({
-          TableName: this.options.tableName,
-          Key: { [sessionTable.partitionKey]: sessionId },
-          ConditionExpression: `attribute_exists(#key) AND #expiresAt > :now AND ${ownerCondition}`,
-          ExpressionAttributeNames: { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute, '#owner': sessionTable.ownerAttribute },
-          ExpressionAttributeValues: { ':now': now, ...(options.owner !== undefined ? { ':owner': options.owner } : {}) },
-        }),
-        { abortSignal: signal },
+      await untilAborted(
+        this.options.client.send(
+          new DeleteCommand({
+            TableName: this.options.tableName,
+            Key: { [sessionTable.partitionKey]: sessionId },
+            ConditionExpression: `attribute_exists(#key) AND #expiresAt > :now AND ${ownerCondition}`,
+            ExpressionAttributeNames: { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute, '#owner': sessionTable.ownerAttribute },
+            ExpressionAttributeValues: { ':now': now, ...(options.owner !== undefined ? { ':owner': options.owner } : {}) },
+          }),
+          { abortSignal: signal },
+        ),
+        signal,
       );
       return true;
     } catch (error) {
@@ -136,14 +139,17 @@ export class DynamoSessionStore implements SessionStore {
   private async putNewSession(now: number, fields: Pick<SessionItem, 'owner' | 'metadata'>, signal: AbortSignal, attemptsLeft = 2): Promise<StartedSession> {
     const item: SessionItem = { sessionId: this.generateId(), createdAt: now, expiresAt: now + Math.min(this.ttlSeconds, this.maxLifetimeSeconds), ...fields };
     try {
-      await this.options.client.send(
-        new PutCommand({
-          TableName: this.options.tableName,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(#key)',
-          ExpressionAttributeNames: { '#key': sessionTable.partitionKey },
-        }),
-        { abortSignal: signal },
+      await untilAborted(
+        this.options.client.send(
+          new PutCommand({
+            TableName: this.options.tableName,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(#key)',
+            ExpressionAttributeNames: { '#key': sessionTable.partitionKey },
+          }),
+          { abortSignal: signal },
+        ),
+        signal,
       );
       return { sessionId: item.sessionId, expiresAt: item.expiresAt };
     } catch (error) {
@@ -158,9 +164,12 @@ export class DynamoSessionStore implements SessionStore {
 
   private async read(sessionId: string, signal: AbortSignal): Promise<SessionItem | undefined> {
     try {
-      const result = await this.options.client.send(
-        new GetCommand({ TableName: this.options.tableName, Key: { [sessionTable.partitionKey]: sessionId }, ConsistentRead: true }),
-        { abortSignal: signal },
+      const result = await untilAborted(
+        this.options.client.send(
+          new GetCommand({ TableName: this.options.tableName, Key: { [sessionTable.partitionKey]: sessionId }, ConsistentRead: true }),
+          { abortSignal: signal },
+        ),
+        signal,
       );
       return result.Item as SessionItem | undefined;
     } catch (error) {
@@ -180,17 +189,20 @@ export class DynamoSessionStore implements SessionStore {
     const slidTo = Math.min(now + this.ttlSeconds, current.createdAt + this.maxLifetimeSeconds);
     if (slidTo <= current.expiresAt) return current.expiresAt; // at its absolute limit: nothing to slide
     try {
-      await this.options.client.send(
-        new UpdateCommand({
-          TableName: this.options.tableName,
-          Key: { [sessionTable.partitionKey]: sessionId },
-          UpdateExpression: 'SET #expiresAt = :slidTo',
-          ConditionExpression: 'attribute_exists(#key) AND #expiresAt > :now AND #expiresAt < :slidTo AND #createdAt >= :earliestStart',
-          ExpressionAttributeNames: NAMES,
-          ExpressionAttributeValues: { ':now': now, ':slidTo': slidTo, ':earliestStart': slidTo - this.maxLifetimeSeconds },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-        { abortSignal: signal },
+      await untilAborted(
+        this.options.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { [sessionTable.partitionKey]: sessionId },
+            UpdateExpression: 'SET #expiresAt = :slidTo',
+            ConditionExpression: 'attribute_exists(#key) AND #expiresAt > :now AND #expiresAt < :slidTo AND #createdAt >= :earliestStart',
+            ExpressionAttributeNames: NAMES,
+            ExpressionAttributeValues: { ':now': now, ':slidTo': slidTo, ':earliestStart': slidTo - this.maxLifetimeSeconds },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+          { abortSignal: signal },
+        ),
+        signal,
       );
       this.options.events?.slid();
       return slidTo;

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { performance } from 'node:perf_hooks';
-import { DEADLINE_BUDGET } from '../deadline-budget.js';
+import { DEADLINE_BUDGET, deadlineSignal } from '../deadline-budget.js';
 import { StoreUnavailableError, errorName } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { routeKey, routes } from '../routes.js';
@@ -52,7 +52,7 @@ export const instrumentHandler =
   async (event, context) => {
     const started = performance.now();
     const remaining = context ? context.getRemainingTimeInMillis() - DEADLINE_BUDGET.answerMarginMs : deadlineMs;
-    const signal = AbortSignal.timeout(Math.max(0, Math.min(deadlineMs, remaining)));
+    const signal = deadlineSignal(Math.max(0, Math.min(deadlineMs, remaining)));
     let response: HttpResponse;
     let failure: string | undefined;
     try {
