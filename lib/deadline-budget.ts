@@ -10,6 +10,7 @@
  *   SessionClient attempt 3,000 ms: the deadline plus API Gateway and a cold start, so the API's 503
  *                         arrives before the client gives up on the attempt
  *   SessionClient call    3 attempts, backoff or Retry-After (1 s) between: <= 11 s in the worst case
+ *   gate, initialize      the MCP handler's answer read within 10 s, else 504 (nothing stored)
  *   API Gateway           integration timeout 6 s: one second past the Lambda timeout (not the
  *                         30 s default), so a function that is somehow stuck holds no caller long
  *
@@ -21,6 +22,8 @@ export const DEADLINE_BUDGET = {
   dynamoMaxAttempts: 3,
   sweepDeadlineMs: 1000,
   handlerDeadlineMs: 2000,
+  /** How long the gate waits for an MCP handler's answer to initialize (a stream may trickle forever). */
+  initializeAnswerMs: 10_000,
   /** Kept back from Lambda's remaining time to log, flush metrics and answer once the deadline fires. */
   answerMarginMs: 500,
   lambdaTimeoutSeconds: 5,

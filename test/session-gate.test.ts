@@ -3,6 +3,8 @@ import { exampleMcpHandler } from '../examples/mcp-server/app.js';
 import { scanAll } from '../scripts/local/scan-all.js';
 import { STORE_UNAVAILABLE_LOG, ownerForPrincipal, sessionGate, type GateContext, type McpHandler, type SessionGateOptions } from '../lib/mcp/session-gate.js';
 import { DEAD_ENDPOINT } from './support/fakes.js';
+import { SessionServiceError } from '../lib/session-client.js';
+import type { SessionStore } from '../lib/session-store.js';
 import { createTestTable, localClient, readItem, storeOn, type StoreFixture, type TestTable } from './support/dynamo.js';
 
 const MCP_URL = 'http://localhost/mcp';
@@ -369,5 +371,72 @@ describe('a failing store', () => {
     expect(response.headers.get('retry-after')).toBe('1');
     expect(response.headers.get('mcp-session-id')).toBeNull();
     expect(reached).toHaveLength(1);
+  });
+});
+
+describe('session gate: every answer is JSON-RPC, and every wait has a deadline', () => {
+  it('a store failing with something other than an outage (a service answering 403) gets a JSON-RPC 500, logged by name, not an empty 500', async () => {
+    const lines: { message: string; attributes: Record<string, unknown> }[] = [];
+    const logger = { info: () => undefined, warn: () => undefined, error: (message: string, attributes: Record<string, unknown>) => void lines.push({ message, attributes }) };
+    const forbidden: SessionStore = {
+      start: () => Promise.reject(new SessionServiceError(403, 'AccessDeniedException', 'POST http://sessions.test/sessions')),
+      check: () => Promise.reject(new SessionServiceError(403, 'AccessDeniedException', 'GET http://sessions.test/sessions/{sessionId}')),
+      destroy: () => Promise.reject(new SessionServiceError(403, 'AccessDeniedException', 'DELETE http://sessions.test/sessions/{sessionId}')),
+    };
+    const gate = sessionGate({ store: forbidden, logger }, async (request, context) => mcpLikeReply()(request, context));
+    for (const request of [post(initializeBody()), post(toolsList, { 'mcp-session-id': crypto.randomUUID() }), del(crypto.randomUUID())]) {
+      const response = await gate(request);
+      expect(response.status).toBe(500);
+      expect(response.headers.get('content-type')).toContain('application/json');
+      expect(await errorOf(response)).toMatchObject({ code: -32603, message: 'Internal error' });
+    }
+    expect(lines.map((line) => line.attributes)).toEqual(Array.from({ length: 3 }, () => ({ error: 'SessionServiceError', status: 403, code: 'AccessDeniedException' })));
+  });
+
+  it('a principalOf that throws gets a JSON-RPC 500 too, on the session-less path as well', async () => {
+    const gate = sessionGate({ store: fixture.store, sessionlessVersions: ['2026-07-28'], principalOf: () => { throw new Error('auth backend down'); } }, async (request, context) => mcpLikeReply()(request, context));
+    for (const request of [post(initializeBody()), post(toolsList, { 'mcp-protocol-version': '2026-07-28' })]) {
+      const response = await gate(request);
+      expect(response.status).toBe(500);
+      expect(await errorOf(response)).toMatchObject({ code: -32603 });
+    }
+  });
+
+  it('an initialize the handler answers with a stream that trickles without ever replying gets 504 at the deadline, and stores nothing', async () => {
+    const before = await itemCount(table);
+    const encoder = new TextEncoder();
+    let timer: NodeJS.Timeout | undefined;
+    let cancelled = false;
+    const trickle = new ReadableStream<Uint8Array>({
+      start(controller) {
+        timer = setInterval(() => controller.enqueue(encoder.encode(': keep-alive\n\n')), 20);
+      },
+      cancel() {
+        cancelled = true;
+        clearInterval(timer);
+      },
+    });
+    const { gate } = gateOver(fixture, () => new Response(trickle, { headers: { 'content-type': 'text/event-stream' } }));
+    const caller = new AbortController();
+    const request = new Request(MCP_URL, { method: 'POST', body: initializeBody(), headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, signal: caller.signal });
+    // The request's own signal is part of the deadline: a client that goes away ends the wait (the 10 s budget is the other end).
+    setTimeout(() => caller.abort(), 100);
+    const response = await gate(request);
+    expect(response.status).toBe(504);
+    expect(response.headers.get('mcp-session-id')).toBeNull();
+    expect(await errorOf(response)).toMatchObject({ code: -32603 });
+    expect(cancelled).toBe(true);
+    expect(await itemCount(table)).toBe(before);
+  });
+
+  it('initialize params are size-checked with the longest configured session version, so an accepted initialize can always be stored', async () => {
+    const longVersion = '2025-11-25-with-a-much-longer-custom-suffix';
+    const { gate, reached } = gateOver(fixture, mcpLikeReply(longVersion), { sessionVersions: [longVersion, '2025-11-25'] });
+    const metadataRoom = 8 * 1024 - JSON.stringify({ protocolVersion: '2025-11-25', clientInfo: CLIENT_INFO, capabilities: { pad: '' } }).length;
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: longVersion, clientInfo: CLIENT_INFO, capabilities: { pad: 'x'.repeat(metadataRoom - 5) } } });
+    const response = await gate(post(body, { 'mcp-protocol-version': longVersion }));
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({ code: -32602 });
+    expect(reached).toHaveLength(0); // refused before the handler ran, not after it had answered
   });
 });

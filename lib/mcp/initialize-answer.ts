@@ -1,3 +1,4 @@
+import { untilAborted } from '../deadline-budget.js';
 import { asResponseTo, parseJson, type JsonRpcId } from './json-rpc.js';
 
 export interface InitializeAnswer {
@@ -12,9 +13,11 @@ const mediaType = (header: string | null): string => (header ?? '').split(';')[0
 /**
  * Reads the handler's answer to an initialize far enough to know whether it succeeded: the whole
  * JSON body, or an SSE stream up to the event that answers `id`, at most `maxBytes` either way.
- * What was read is replayed in front of the rest, so the client gets the response unchanged.
+ * What was read is replayed in front of the rest, so the client gets the response unchanged. A
+ * stream that trickles without ever answering is cancelled when `signal` aborts, and the abort's
+ * reason thrown.
  */
-export async function readInitializeAnswer(response: Response, id: JsonRpcId, maxBytes: number): Promise<InitializeAnswer> {
+export async function readInitializeAnswer(response: Response, id: JsonRpcId, maxBytes: number, signal: AbortSignal): Promise<InitializeAnswer> {
   const type = mediaType(response.headers.get('content-type'));
   if (response.body === null || (type !== 'application/json' && type !== 'text/event-stream')) return { reply: undefined, response };
   const reader = response.body.getReader();
@@ -24,7 +27,13 @@ export async function readInitializeAnswer(response: Response, id: JsonRpcId, ma
   let received = 0;
   let reply: InitializeAnswer['reply'];
   for (;;) {
-    const chunk = await reader.read();
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await untilAborted(reader.read(), signal);
+    } catch (error) {
+      void reader.cancel().catch(() => undefined);
+      throw error;
+    }
     if (chunk.done) {
       text += decoder.decode();
       reply = type === 'application/json' ? replyInJson(text, id) : replyInEvents(text, id, true);

@@ -1,8 +1,9 @@
-import { sessionClientWorstCaseMs, deadlineSignal } from '../deadline-budget.js';
+import { DEADLINE_BUDGET, deadlineSignal, sessionClientWorstCaseMs } from '../deadline-budget.js';
 import { StoreUnavailableError, errorName } from '../errors.js';
 import { RETRY_AFTER_SECONDS } from '../routes.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { InvalidStartInputError, parseStartOptions, type SessionMetadata, type SessionStore } from '../session-store.js';
+import { SessionServiceError } from '../session-client.js';
 import { readBoundedText } from './bounded-body.js';
 import { hostRefusedResponse, hostValidator, type HostValidationOptions } from './host-validation.js';
 import { readInitializeAnswer, withHeader } from './initialize-answer.js';
@@ -100,6 +101,7 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
     sessionVersions: options.sessionVersions ?? SESSION_PROTOCOL_VERSIONS,
     sessionlessVersions: options.sessionlessVersions ?? [],
   });
+  const longestSessionVersion = policy.sessionVersions.reduce((longest, v) => (v.length > longest.length ? v : longest), '');
   const unsupportedVersion = () =>
     jsonRpcError(400, -32000, `Bad Request: Unsupported protocol version (supported versions: ${[...policy.sessionVersions, ...policy.sessionlessVersions].join(', ')})`);
 
@@ -131,10 +133,20 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
     const principal = await principalFor(request);
     if (requireOwner && principal === undefined) return jsonRpcError(401, -32000, 'Unauthorized: initialize requires an authenticated principal');
     const { clientInfo, capabilities } = message.params;
-    // Checked before the handler runs, so an initialize whose session could not be stored never reaches it.
-    parseStartOptions({ metadata: { protocolVersion: SESSION_PROTOCOL_VERSIONS[0], clientInfo, capabilities } });
+    // Checked before the handler runs, with the longest version it could negotiate, so an initialize
+    // whose session could not be stored never reaches it.
+    parseStartOptions({ metadata: { protocolVersion: longestSessionVersion, clientInfo, capabilities } });
 
-    const answer = await readInitializeAnswer(await callHandler(request, { parsedBody, ...principalField(principal) }), message.id, MAX_INITIALIZE_ANSWER_BYTES);
+    const handled = await callHandler(request, { parsedBody, ...principalField(principal) });
+    const answerDeadline = deadlineSignal(DEADLINE_BUDGET.initializeAnswerMs, request.signal);
+    let answer: Awaited<ReturnType<typeof readInitializeAnswer>>;
+    try {
+      answer = await readInitializeAnswer(handled, message.id, MAX_INITIALIZE_ANSWER_BYTES, answerDeadline);
+    } catch (error) {
+      if (!answerDeadline.aborted) throw error;
+      logger.warn('MCP handler did not answer initialize in time', {});
+      return jsonRpcError(504, -32603, 'Internal error: the server did not answer initialize in time');
+    }
     if (!answer.response.ok || answer.reply === undefined || 'error' in answer.reply) {
       if (answer.response.ok && answer.reply === undefined) logger.warn('MCP handler answered initialize with no readable JSON-RPC response', {});
       return answer.response; // passed on as it came, with no session id
@@ -197,9 +209,8 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
       if (!parsed.ok) return jsonRpcError(400, -32700, 'Parse error: Invalid JSON');
       parsedBody = parsed.value;
     }
-    if (version.kind === 'sessionless') return callHandler(request, { parsedBody, ...principalField(await principalFor(request)) });
-
     try {
+      if (version.kind === 'sessionless') return callHandler(request, { parsedBody, ...principalField(await principalFor(request)) });
       if (isBatchWithInitialize(parsedBody)) return jsonRpcError(400, -32600, 'Invalid Request: initialize must be sent alone, not in a batch');
       // An initialize always starts a fresh session, even when it carries a stale id.
       const initializeMessage = asInitializeRequest(parsedBody);
@@ -216,7 +227,13 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
         return storeUnavailable();
       }
       if (error instanceof InvalidStartInputError) return jsonRpcError(400, -32602, `Invalid initialize params: ${error.message}`);
-      throw error;
+      // Anything else (a service answering 403 because the role was never granted invoke,
+      // principalOf throwing) is still a JSON-RPC answer, and is logged for the operator.
+      logger.error('session gate failed', {
+        error: errorName(error),
+        ...(error instanceof SessionServiceError ? { status: error.status, ...(error.code !== undefined ? { code: error.code } : {}) } : {}),
+      });
+      return jsonRpcError(500, -32603, 'Internal error');
     }
   };
 }
