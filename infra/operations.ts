@@ -2,11 +2,12 @@ import { Duration } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Alarm, AlarmStatusWidget, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TextWidget, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Operation, type TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../lib/telemetry.js';
+import { IN_PROCESS_TABLE_ACTIONS } from './table-access.js';
 
 export interface OperationsProps {
   api: HttpApi;
@@ -54,10 +55,11 @@ export class Operations extends Construct {
     });
     const lambdaErrors = sum('errors', functions.map((fn) => fn.metricErrors({ period: PERIOD })), 'Lambda errors');
     const lambdaThrottles = sum('throttles', functions.map((fn) => fn.metricThrottles({ period: PERIOD })), 'Lambda throttles');
-    // One series per operation the functions use (TABLE_ACTIONS), summed with FILL like the others.
+    // One series per operation the functions may use (the actions they are granted; CloudWatch's
+    // Operation dimension is the API name, `dynamodb:GetItem` -> `GetItem`), summed with FILL.
     const dynamoThrottles = sum(
       'throttled',
-      [Operation.GET_ITEM, Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.DELETE_ITEM, Operation.SCAN].map((operation) =>
+      IN_PROCESS_TABLE_ACTIONS.map((action) => action.replace(/^dynamodb:/, '')).map((operation) =>
         table.metric('ThrottledRequests', { dimensionsMap: { TableName: table.tableName, Operation: operation }, statistic: 'Sum', period: PERIOD }),
       ),
       'DynamoDB throttled requests',

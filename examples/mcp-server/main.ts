@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { SessionClient } from 'mcp-sessions';
 import { toNodeListener } from 'mcp-sessions/mcp';
 import { exampleMcpHandler } from './app.js';
-import { consoleLogger, probeSessionService } from './session-service.js';
+import { consoleLogger, probeSessionService, isLoopback } from './session-service.js';
 
 const sessionsUrl = new URL(process.env.MCP_SESSIONS_URL || 'http://127.0.0.1:3000');
-const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(sessionsUrl.hostname);
+const loopback = isLoopback(sessionsUrl);
 const store = new SessionClient({
   baseUrl: sessionsUrl.href,
   // The local server does not check signatures; the deployed API requires SigV4. The region comes

@@ -11,7 +11,7 @@ export const PROBE_DEADLINE_MS = 5000;
 /** A well-formed id no store ever issues: checking it costs one read and finds nothing. */
 const PROBE_SESSION_ID = '00000000-0000-4000-8000-000000000000';
 
-const isLoopback = (url: URL): boolean => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+export const isLoopback = (url: URL): boolean => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 
 export function unreachableMessage(url: URL): string {
   return isLoopback(url)
