@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_START_BODY_BYTES } from '../lib/http/session-input.js';
-import { BODY_LIMITS, startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
-import { importHandlers } from '../scripts/local/handlers.js';
+import { BODY_LIMITS, type LocalApi } from '../scripts/local/api-server.js';
 import { rawExchange } from './support/raw-http.js';
-import { createTestTable, endpoint } from './support/dynamo.js';
+import { localApiOverRealHandlers } from './support/local-api.js';
 import { floodChunked } from './support/flood.js';
 
 const MiB = 1024 * 1024;
@@ -12,10 +11,7 @@ describe('bounded bodies in the local API', () => {
   let api: LocalApi;
 
   beforeAll(async () => {
-    const table = await createTestTable('local-bodies');
-    process.env.TABLE_NAME = table.tableName;
-    process.env.DYNAMODB_ENDPOINT = endpoint();
-    api = await startLocalApi(await importHandlers(), { port: 0 });
+    api = await localApiOverRealHandlers('local-bodies');
   });
   afterAll(() => api.close());
 

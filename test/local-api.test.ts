@@ -7,18 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, type HttpResponse } from '../lib/http/responses.js';
 import { BODY_LIMITS, localErrors, startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
 import { rawExchange, type RawResponse } from './support/raw-http.js';
-import { importHandlers } from '../scripts/local/handlers.js';
 import { routeKey, routes } from '../lib/routes.js';
-import { createTestTable, endpoint } from './support/dynamo.js';
+import { localApiOverRealHandlers } from './support/local-api.js';
 
 describe('local HTTP API over the real handler modules', () => {
   let api: LocalApi;
 
   beforeAll(async () => {
-    const table = await createTestTable('local-api');
-    process.env.TABLE_NAME = table.tableName;
-    process.env.DYNAMODB_ENDPOINT = endpoint();
-    api = await startLocalApi(await importHandlers(), { port: 0 });
+    api = await localApiOverRealHandlers('local-api');
   });
   afterAll(() => api.close());
 
