@@ -3,7 +3,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { DEADLINE_BUDGET, deadlineSignal } from './deadline-budget.js';
+import { DEADLINE_BUDGET, deadlineSignal, untilAborted } from './deadline-budget.js';
 import { StoreUnavailableError } from './errors.js';
 import { OWNER_HEADER, pathFor, routeKey, routes, type Route } from './routes.js';
 import {
@@ -316,16 +316,6 @@ const sleepUnlessAborted = (ms: number, signal?: AbortSignal): Promise<void> =>
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
-
-/** The promise's value, or the signal's reason once it aborts (credential lookups take no signal). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
 
 function unexpected(target: Target, response: ApiResponse): SessionServiceError {
   return new SessionServiceError(response.status, errorCodeOf(response.headers, response.body), target.description);
