@@ -40,7 +40,34 @@ export interface SessionStore {
    * to end (unknown, expired, already ended, or someone else's - which is left untouched).
    */
   destroy(sessionId: string, options?: OwnerOption): Promise<boolean>;
+  /**
+   * Changes one value of the session's state with a conditional update (the session must be live
+   * and this owner's; the slide rules of `check` are not applied). The new state when it changed,
+   * `{ active: false }` when there was no such session. Invalid changes throw InvalidStateChangeError.
+   */
+  updateState(sessionId: string, change: SessionStateChange, options?: OwnerOption): Promise<SessionStatus>;
 }
+
+/** MCP logging levels (RFC 5424 severities), lowest first. */
+export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * What changes during a session and every instance must see: returned by every `check`, so
+ * reading it costs nothing beyond the check the gate makes anyway.
+ */
+export interface SessionState {
+  /** Set by the client's `logging/setLevel`; absent until it sends one. */
+  logLevel?: LogLevel;
+  /** Resource URIs the client subscribed to (`resources/subscribe`), in no particular order. */
+  subscriptions?: string[];
+}
+
+export type SessionStateChange = { logLevel: LogLevel } | { subscribe: string } | { unsubscribe: string };
+
+/** Bounds that keep a session item far below DynamoDB's 400 KB item limit. */
+export const SUBSCRIPTION_URI_MAX_BYTES = 2048;
+export const SUBSCRIPTIONS_MAX = 100;
 
 export interface StartedSession {
   sessionId: string;
@@ -53,6 +80,8 @@ export interface ActiveSession {
   /** Epoch seconds, after any slide. */
   expiresAt: number;
   metadata?: SessionMetadata;
+  /** Present once anything was set (see SessionState). */
+  state?: SessionState;
 }
 
 export type SessionStatus = ActiveSession | { active: false };
