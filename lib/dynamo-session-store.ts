@@ -7,7 +7,21 @@ import { StoreUnavailableError, errorName } from './errors.js';
 import { ExpiredSessionSweeper, type SweepResult } from './expired-session-sweeper.js';
 import type { Logger } from './logger.js';
 import { isSessionId, newSessionId, sessionTag } from './session-id.js';
-import { parseStartOptions, type OwnerOption, type SessionStatus, type SessionStore, type StartOptions, type StartedSession } from './session-store.js';
+import {
+  InvalidStateChangeError,
+  SUBSCRIPTIONS_MAX,
+  isLogLevel,
+  parseStartOptions,
+  parseStateChange,
+  type ActiveSession,
+  type OwnerOption,
+  type SessionState,
+  type SessionStateChange,
+  type SessionStatus,
+  type SessionStore,
+  type StartOptions,
+  type StartedSession,
+} from './session-store.js';
 import { sessionTable } from './table-schema.js';
 
 export const DEFAULT_TTL_SECONDS = 3600;
@@ -41,6 +55,9 @@ interface SessionItem {
   createdAt: number;
   owner?: string;
   metadata?: string;
+  logLevel?: string;
+  /** A String Set, which the document client reads as a Set. */
+  subscriptions?: Set<string>;
 }
 
 /** What happens inside the store that callers cannot see from its results. */
@@ -50,6 +67,52 @@ export interface StoreEvents {
 }
 
 const NAMES = { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute, '#createdAt': sessionTable.createdAttribute };
+
+/**
+ * The condition "live and this owner's", the way check compares owners: a session started without
+ * an owner matches only a caller presenting none.
+ */
+function liveAndOwned(owner: string | undefined, now: number): { condition: string; names: Record<string, string>; values: Record<string, unknown> } {
+  return {
+    condition: `attribute_exists(#key) AND #expiresAt > :now AND ${owner !== undefined ? '#owner = :owner' : 'attribute_not_exists(#owner)'}`,
+    names: { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute, '#owner': sessionTable.ownerAttribute },
+    values: { ':now': now, ...(owner !== undefined ? { ':owner': owner } : {}) },
+  };
+}
+
+/** The state stored on an item; undefined when nothing was ever set (or all of it was undone). */
+function stateOf(item: SessionItem): SessionState | undefined {
+  const logLevel = isLogLevel(item.logLevel) ? item.logLevel : undefined;
+  const subscriptions = item.subscriptions && item.subscriptions.size > 0 ? [...item.subscriptions].sort() : undefined;
+  if (logLevel === undefined && subscriptions === undefined) return undefined;
+  return { ...(logLevel !== undefined ? { logLevel } : {}), ...(subscriptions !== undefined ? { subscriptions } : {}) };
+}
+
+function activeSession(item: SessionItem, expiresAt: number): ActiveSession {
+  const state = stateOf(item);
+  return {
+    active: true,
+    expiresAt,
+    ...(item.metadata !== undefined ? { metadata: JSON.parse(item.metadata) as Record<string, unknown> } : {}),
+    ...(state !== undefined ? { state } : {}),
+  };
+}
+
+/** The update expression for one state change, with the names and values it adds. */
+function stateUpdate(change: SessionStateChange): { update: string; condition: string; names: Record<string, string>; values: Record<string, unknown> } {
+  if ('logLevel' in change) {
+    return { update: 'SET #logLevel = :level', condition: '', names: { '#logLevel': sessionTable.logLevelAttribute }, values: { ':level': change.logLevel } };
+  }
+  const names = { '#subs': sessionTable.subscriptionsAttribute };
+  if ('unsubscribe' in change) return { update: 'DELETE #subs :uris', condition: '', names, values: { ':uris': new Set([change.unsubscribe]) } };
+  // Re-subscribing to a URI already in a full set is allowed: ADD changes nothing then.
+  return {
+    update: 'ADD #subs :uris',
+    condition: ' AND (attribute_not_exists(#subs) OR size(#subs) < :max OR contains(#subs, :uri))',
+    names,
+    values: { ':uris': new Set([change.subscribe]), ':uri': change.subscribe, ':max': SUBSCRIPTIONS_MAX },
+  };
+}
 
 /** Session store over one DynamoDB table; the port of the seed's McpSession model. */
 export class DynamoSessionStore implements SessionStore {
@@ -104,7 +167,49 @@ export class DynamoSessionStore implements SessionStore {
     if (!item || item.expiresAt <= now || item.owner !== options.owner) return { active: false };
     const expiresAt = item.expiresAt - now >= this.ttlSeconds / 2 ? item.expiresAt : await this.slide(sessionId, item, now, signal);
     if (expiresAt === undefined) return { active: false };
-    return { active: true, expiresAt, ...(item.metadata !== undefined ? { metadata: JSON.parse(item.metadata) as Record<string, unknown> } : {}) };
+    return activeSession(item, expiresAt);
+  }
+
+  async updateState(sessionId: string, change: SessionStateChange, options: OwnerOption = {}): Promise<SessionStatus> {
+    const parsed = parseStateChange(change); // in-process callers are not type-checked at run time either
+    if (!isSessionId(sessionId)) return { active: false };
+    const signal = deadlineSignal(this.deadlineMs, options.signal);
+    const now = epochSeconds(this.options.clock);
+    const live = liveAndOwned(options.owner, now);
+    const update = stateUpdate(parsed);
+    try {
+      // One conditional write: UpdateItem would otherwise upsert, recreating a destroyed session or
+      // reviving an expired one; the condition also keeps someone else's session untouched.
+      const result = await untilAborted(
+        this.options.client.send(
+          new UpdateCommand({
+            TableName: this.options.tableName,
+            Key: { [sessionTable.partitionKey]: sessionId },
+            UpdateExpression: update.update,
+            ConditionExpression: live.condition + update.condition,
+            ExpressionAttributeNames: { ...live.names, ...update.names },
+            ExpressionAttributeValues: { ...live.values, ...update.values },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+          { abortSignal: signal },
+        ),
+        signal,
+      );
+      const item = result.Attributes as SessionItem;
+      return activeSession(item, item.expiresAt);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        // The old item, returned with the failure, tells "full" from "gone" without a second read.
+        const old = error.Item ? (unmarshall(error.Item) as Partial<SessionItem>) : undefined;
+        const liveOwned = old !== undefined && typeof old.expiresAt === 'number' && old.expiresAt > now && old.owner === options.owner;
+        if (liveOwned && 'subscribe' in parsed) {
+          throw new InvalidStateChangeError('too_many_subscriptions', `a session has at most ${SUBSCRIPTIONS_MAX} subscriptions`);
+        }
+        return { active: false };
+      }
+      throw new StoreUnavailableError('updateState', { cause: error });
+    }
   }
 
   async destroy(sessionId: string, options: OwnerOption = {}): Promise<boolean> {
@@ -115,15 +220,15 @@ export class DynamoSessionStore implements SessionStore {
       // One conditional delete: only a live session, and only its owner's. Anything else fails the
       // condition and is left alone (an expired item goes with the sweep or TTL), so the answer
       // "ended" or "nothing to end" costs no extra read.
-      const ownerCondition = options.owner !== undefined ? '#owner = :owner' : 'attribute_not_exists(#owner)';
+      const live = liveAndOwned(options.owner, now);
       await untilAborted(
         this.options.client.send(
           new DeleteCommand({
             TableName: this.options.tableName,
             Key: { [sessionTable.partitionKey]: sessionId },
-            ConditionExpression: `attribute_exists(#key) AND #expiresAt > :now AND ${ownerCondition}`,
-            ExpressionAttributeNames: { '#key': sessionTable.partitionKey, '#expiresAt': sessionTable.expiryAttribute, '#owner': sessionTable.ownerAttribute },
-            ExpressionAttributeValues: { ':now': now, ...(options.owner !== undefined ? { ':owner': options.owner } : {}) },
+            ConditionExpression: live.condition,
+            ExpressionAttributeNames: live.names,
+            ExpressionAttributeValues: live.values,
           }),
           { abortSignal: signal },
         ),

@@ -1,7 +1,8 @@
 import { systemClock, type Clock } from './clock.js';
-import { IN_PROCESS_ENV_PREFIX, loadConfig, type Environment, type ServiceConfig } from './config.js';
+import { IN_PROCESS_ENV_PREFIX, loadConfig, loadStreamsConfig, type Environment, type ServiceConfig, type StreamsConfig } from './config.js';
 import { createDynamoClient, documentClient } from './dynamodb-client.js';
 import { DynamoSessionStore, type StoreEvents } from './dynamo-session-store.js';
+import { DynamoSessionStreams } from './dynamo-session-streams.js';
 import { silentLogger, type Logger } from './logger.js';
 
 export interface InProcessStoreOptions {
@@ -32,5 +33,31 @@ export function storeFromConfig(config: ServiceConfig, options: InProcessStoreOp
     maxLifetimeSeconds: config.maxLifetimeSeconds,
     pruneScanLimit: config.pruneScanLimit,
     ...(options.events ? { events: options.events } : {}),
+  });
+}
+
+export interface InProcessStreamsOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/**
+ * The session streams for an MCP server running the library in its own process, configured from
+ * `MCP_SESSIONS_STREAMS_TABLE_NAME` (and `MCP_SESSIONS_STREAM_RETENTION_SECONDS`,
+ * `MCP_SESSIONS_DYNAMODB_ENDPOINT`). Call it once, at module scope, beside sessionStoreFromEnvironment:
+ * the appends' sequence cache lives in the instance, so one per process serves every request.
+ */
+export function sessionStreamsFromEnvironment(env: Environment, options: InProcessStreamsOptions = {}): DynamoSessionStreams {
+  return streamsFromConfig(loadStreamsConfig(env, { prefix: IN_PROCESS_ENV_PREFIX }), options);
+}
+
+/** The streams a config describes, on a DynamoDB client with the service's timeouts. */
+export function streamsFromConfig(config: StreamsConfig, options: InProcessStreamsOptions = {}): DynamoSessionStreams {
+  return new DynamoSessionStreams({
+    client: documentClient(createDynamoClient(config.dynamodbEndpoint !== undefined ? { endpoint: config.dynamodbEndpoint } : {})),
+    tableName: config.streamsTableName,
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? silentLogger,
+    retentionSeconds: config.retentionSeconds,
   });
 }

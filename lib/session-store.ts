@@ -59,7 +59,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface SessionState {
   /** Set by the client's `logging/setLevel`; absent until it sends one. */
   logLevel?: LogLevel;
-  /** Resource URIs the client subscribed to (`resources/subscribe`), in no particular order. */
+  /** Resource URIs the client subscribed to (`resources/subscribe`), sorted; absent when none. */
   subscriptions?: string[];
 }
 
@@ -68,6 +68,50 @@ export type SessionStateChange = { logLevel: LogLevel } | { subscribe: string } 
 /** Bounds that keep a session item far below DynamoDB's 400 KB item limit. */
 export const SUBSCRIPTION_URI_MAX_BYTES = 2048;
 export const SUBSCRIPTIONS_MAX = 100;
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export type StateChangeProblem = 'invalid_change' | 'invalid_log_level' | 'invalid_uri' | 'uri_too_long' | 'too_many_subscriptions';
+
+/** Rejected state change; `problem` is a stable machine code (the HTTP API answers it as a 400). */
+export class InvalidStateChangeError extends Error {
+  override readonly name = 'InvalidStateChangeError';
+  constructor(
+    readonly problem: StateChangeProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const isLogLevel = (value: unknown): value is LogLevel => typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
+
+function parseUri(value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new InvalidStateChangeError('invalid_uri', 'a subscription URI must be a non-empty string');
+  if (Buffer.byteLength(value) > SUBSCRIPTION_URI_MAX_BYTES) {
+    throw new InvalidStateChangeError('uri_too_long', `a subscription URI must be at most ${SUBSCRIPTION_URI_MAX_BYTES} bytes (UTF-8)`);
+  }
+  return value;
+}
+
+/**
+ * Checks an untrusted state change: an object with exactly one of `logLevel`, `subscribe` or
+ * `unsubscribe`. Returns it typed, or throws InvalidStateChangeError on the first problem. A full subscription set is only known to
+ * the store, which throws `too_many_subscriptions` itself.
+ */
+export function parseStateChange(input: unknown): SessionStateChange {
+  if (!isPlainObject(input)) throw new InvalidStateChangeError('invalid_change', 'a state change must be a JSON object');
+  const keys = Object.keys(input);
+  if (keys.length !== 1) throw new InvalidStateChangeError('invalid_change', 'a state change has exactly one of logLevel, subscribe, unsubscribe');
+  if ('logLevel' in input) {
+    if (!isLogLevel(input.logLevel)) throw new InvalidStateChangeError('invalid_log_level', `logLevel must be one of ${LOG_LEVELS.join(', ')}`);
+    return { logLevel: input.logLevel };
+  }
+  if ('subscribe' in input) return { subscribe: parseUri(input.subscribe) };
+  if ('unsubscribe' in input) return { unsubscribe: parseUri(input.unsubscribe) };
+  throw new InvalidStateChangeError('invalid_change', 'a state change has exactly one of logLevel, subscribe, unsubscribe');
+}
 
 export interface StartedSession {
   sessionId: string;
@@ -112,9 +156,6 @@ export class InvalidStartInputError extends Error {
 
 export const isOwner = (value: unknown): value is string =>
   typeof value === 'string' && value.length <= OWNER_MAX_LENGTH && OWNER_PATTERN.test(value);
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Checks untrusted start input, returning it typed or throwing InvalidStartInputError on the first problem. */
 export function parseStartOptions(input: { owner?: unknown; metadata?: unknown }): StartOptions {

@@ -34,10 +34,31 @@ export interface StreamMessage {
   message: unknown;
 }
 
-/** Stream ids are chosen by the server (UUIDs, `_GET_stream`, `relay:<id>`): short visible ASCII. */
-export const STREAM_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+/**
+ * Stream ids are chosen by the server (UUIDs, `_GET_stream`, `relay:<id>`): short visible ASCII
+ * without `#`, which separates the stream id from the sequence number in the store's sort key.
+ */
+export const STREAM_ID_PATTERN = /^[\x21\x22\x24-\x7e]{1,128}$/;
+
+export const isStreamId = (value: unknown): value is string => typeof value === 'string' && STREAM_ID_PATTERN.test(value);
+
 /** A message larger than this is refused: an SSE event of an MCP server is far smaller. */
 export const STREAM_MESSAGE_MAX_BYTES = 256 * 1024;
 export const STREAM_READ_MAX = 100;
+/** The largest sequence number (12 digits in the store's sort key). */
+export const STREAM_SEQ_MAX = 999_999_999_999;
 /** Messages are kept this long after they are written (one session TTL), then expire. */
 export const DEFAULT_STREAM_RETENTION_SECONDS = 3600;
+
+export type StreamInputProblem = 'invalid_session_id' | 'invalid_stream_id' | 'invalid_message' | 'message_too_large' | 'invalid_seq' | 'invalid_limit';
+
+/** Rejected stream input (before any request); `problem` is a stable machine code. */
+export class InvalidStreamInputError extends Error {
+  override readonly name = 'InvalidStreamInputError';
+  constructor(
+    readonly problem: StreamInputProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,13 +1,14 @@
 /**
  * `npm start`: the whole service on this machine. Starts DynamoDB Local with its data on disk in
- * .data/ (unless DYNAMODB_ENDPOINT points at one already), creates the table if missing, and serves
- * the three Lambda handlers on http://127.0.0.1:${PORT:-3000}. Both listen on loopback only.
+ * .data/ (unless DYNAMODB_ENDPOINT points at one already), creates the sessions and streams tables
+ * if missing, and serves the Lambda handlers on http://127.0.0.1:${PORT:-3000}. Both listen on
+ * loopback only.
  *
  * It never leaves DynamoDB Local running behind it: settings are checked before Java starts, any
  * later failure stops Java before exiting, and Java exits by itself if this process is killed.
  */
 import { join } from 'node:path';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig, loadStreamsConfig } from '../lib/config.js';
 import { startLocalApi, type LocalApi } from './local/api-server.js';
 import { startDynamoDbLocal, type DynamoDbLocal, type ProcessExit } from './local/dynamodb-local.js';
 import { importHandlers } from './local/handlers.js';
@@ -35,11 +36,14 @@ async function shutdown(code: number, message?: string): Promise<never> {
 
 async function main(): Promise<void> {
   process.env.TABLE_NAME ||= 'mcp-sessions';
+  // The handlers read their settings from this process's environment, as they would in Lambda.
+  process.env.STREAMS_TABLE_NAME ||= 'mcp-sessions-streams';
   // Request logs stay on (JSON, one line per request); metric blobs only matter in CloudWatch.
   process.env.POWERTOOLS_METRICS_DISABLED ||= 'true';
   // Everything checkable is checked before Java starts: a typo costs nothing and leaves nothing behind.
   const port = parsePort(process.env.PORT);
   loadConfig(process.env);
+  loadStreamsConfig(process.env);
   await assertPortFree(port, API_HOST);
 
   const given = Boolean(process.env.DYNAMODB_ENDPOINT);
@@ -53,7 +57,8 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(process.env);
   const endpoint = config.dynamodbEndpoint ?? '';
-  const created = await prepareTable(endpoint, config.tableName).catch((error: unknown) => {
+  const streams = loadStreamsConfig(process.env);
+  const created = await prepareTable(endpoint, config.tableName, undefined, streams.streamsTableName).catch((error: unknown) => {
     if (!given || !(error instanceof Error)) throw error;
     throw new Error(`${error.message} Check DYNAMODB_ENDPOINT, or unset it and npm start runs its own DynamoDB Local.`, { cause: error });
   });

@@ -1,6 +1,6 @@
 import { deadlineSignal } from '../../lib/deadline-budget.js';
 import { createDynamoClient } from '../../lib/dynamodb-client.js';
-import { ensureSessionTable } from './ensure-table.js';
+import { ensureSessionTable, ensureStreamsTable } from './ensure-table.js';
 
 /**
  * `npm start`'s whole table setup (describe, and create if missing) must finish within this: the
@@ -20,14 +20,17 @@ export class DynamoDbUnusableError extends Error {
 }
 
 /**
- * Creates the sessions table unless it exists, or fails within the deadline with a message that
- * names DynamoDB and the endpoint: never hangs on an endpoint that accepts and never answers.
+ * Creates the sessions table unless it exists (and the streams table, when named), or fails within
+ * the deadline with a message that names DynamoDB and the endpoint: never hangs on an endpoint that
+ * accepts and never answers. True when it created the sessions table.
  */
-export async function prepareTable(endpoint: string, tableName: string, deadlineMs = TABLE_SETUP_DEADLINE_MS): Promise<boolean> {
+export async function prepareTable(endpoint: string, tableName: string, deadlineMs = TABLE_SETUP_DEADLINE_MS, streamsTableName?: string): Promise<boolean> {
   const client = createDynamoClient({ endpoint, requestTimeoutMs: TABLE_SETUP_ATTEMPT_TIMEOUT_MS });
   const signal = deadlineSignal(deadlineMs);
   try {
-    return await ensureSessionTable(client, tableName, { signal });
+    const created = await ensureSessionTable(client, tableName, { signal });
+    if (streamsTableName !== undefined) await ensureStreamsTable(client, streamsTableName, { signal });
+    return created;
   } catch (error) {
     const why = signal.aborted ? `no answer within ${deadlineMs / 1000} s` : describeFailure(error);
     throw new DynamoDbUnusableError(`DynamoDB at ${endpoint} cannot be used: ${why}.`, { cause: error });

@@ -4,8 +4,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { createDynamoClient, documentClient, type DynamoClientOptions } from '../../lib/dynamodb-client.js';
-import { ensureSessionTable } from '../../scripts/local/ensure-table.js';
+import { ensureSessionTable, ensureStreamsTable } from '../../scripts/local/ensure-table.js';
 import { DynamoSessionStore, type DynamoSessionStoreOptions } from '../../lib/dynamo-session-store.js';
+import { DynamoSessionStreams, type DynamoSessionStreamsOptions } from '../../lib/dynamo-session-streams.js';
 import { countRequests, type RequestCounts } from '../../scripts/local/request-counter.js';
 import { sessionTable } from '../../lib/table-schema.js';
 import { CapturingLogger, ManualClock } from './fakes.js';
@@ -26,6 +27,14 @@ export async function createTestTable(prefix: string, options: { ttl?: boolean }
   const tableName = `${prefix}-${randomUUID().slice(0, 8)}`;
   const raw = lenientClient();
   await ensureSessionTable(raw, tableName, { ttl: options.ttl ?? false });
+  return { tableName, raw, client: documentClient(raw) };
+}
+
+/** A fresh session streams table in the shared DynamoDB Local; TTL off unless asked for, as for createTestTable. */
+export async function createStreamsTestTable(prefix: string, options: { ttl?: boolean } = {}): Promise<TestTable> {
+  const tableName = `${prefix}-streams-${randomUUID().slice(0, 8)}`;
+  const raw = lenientClient();
+  await ensureStreamsTable(raw, tableName, { ttl: options.ttl ?? false });
   return { tableName, raw, client: documentClient(raw) };
 }
 
@@ -81,3 +90,27 @@ export async function readItem(table: TestTable, sessionId: string): Promise<Rec
 
 /** Writes items straight into the table, 25 per request, for seeding large tables. */
 export const seedItems = (table: TestTable, items: Record<string, unknown>[]): Promise<void> => writeItems(table.client, table.tableName, items);
+
+export interface StreamsFixture {
+  streams: DynamoSessionStreams;
+  clock: ManualClock;
+  logger: CapturingLogger;
+  /** Requests the streams' own client sent. */
+  requests: RequestCounts;
+  raw: DynamoDBClient;
+}
+
+export interface StreamsFixtureOptions extends Pick<DynamoSessionStreamsOptions, 'retentionSeconds' | 'deadlineMs' | 'seqCacheSize' | 'appendAttempts'> {
+  clock?: ManualClock;
+  raw?: DynamoDBClient;
+}
+
+/** Session streams on their own client over the given streams table; lenient deadlines unless `raw` is given, as storeOn. */
+export function streamsOn(table: TestTable, options: StreamsFixtureOptions = {}): StreamsFixture {
+  const { raw = lenientClient(), clock = new ManualClock(), ...rest } = options;
+  const deadlines = options.raw ? {} : { deadlineMs: LENIENT.deadlineMs };
+  const logger = new CapturingLogger();
+  const requests = countRequests(raw);
+  const streams = new DynamoSessionStreams({ ...deadlines, ...rest, tableName: table.tableName, logger, client: documentClient(raw), clock: clock.now });
+  return { streams, clock, logger, requests, raw };
+}
