@@ -1,0 +1,100 @@
+/**
+ * `npm run conformance`: the official MCP conformance suite against the example server, run as two
+ * instances behind a round-robin proxy with no stickiness, so every session's requests alternate
+ * between processes that share nothing but the session service. Starts it all (see
+ * scripts/conformance/stack.ts) on free ports, runs the suite on the Node 22 the tool project
+ * .ci/conformance pins, prints a summary, stops everything, and exits 1 on any failed check.
+ *
+ * `npm run conformance -- --scenario tools-call-image` runs the suite with those arguments instead.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StackRunner, dataDirIn, INSTANCES } from './conformance/stack.js';
+import { missingSuite, runPassed, runSuite, tally, type RunOutcome, type RunningSuite, type SuiteRun } from './conformance/suite.js';
+
+/** What CI runs: every scenario of the 2025-11-25 spec, then SSE polling (SEP-1699) on its own. */
+const DEFAULT_RUNS: readonly SuiteRun[] = [
+  { label: 'server --spec-version 2025-11-25', args: ['--spec-version', '2025-11-25'] },
+  { label: 'server --scenario server-sse-polling', args: ['--scenario', 'server-sse-polling'] },
+];
+
+const runner = new StackRunner();
+let suite: RunningSuite | undefined;
+let stopping = false;
+
+async function shutdown(code: number, message?: string): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    if (message) console.error(message);
+    suite?.kill();
+    await runner.stop().catch(() => undefined);
+  }
+  return process.exit(code);
+}
+
+function printOutcome(outcome: RunOutcome): void {
+  const { passed, failed, warnings, failures } = tally(outcome);
+  const mark = runPassed(outcome) ? '✓' : '✗';
+  const extra = [
+    warnings > 0 ? `${warnings} warnings` : '',
+    passed === 0 ? 'no check passed: nothing was verified' : '',
+    outcome.exitCode === 0 ? '' : `suite exit code ${outcome.exitCode ?? 'none (killed)'}`,
+  ].filter(Boolean);
+  console.log(`${mark} ${outcome.label}: ${outcome.scenarios.length} scenarios, ${passed} passed, ${failed} failed${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`);
+  for (const failure of failures) console.log(`    ${failure}`);
+}
+
+async function main(): Promise<void> {
+  const missing = missingSuite();
+  if (missing !== undefined) {
+    console.error(missing);
+    process.exit(1);
+  }
+  const extraArgs = process.argv.slice(2);
+  const runs = extraArgs.length > 0 ? [{ label: `server ${extraArgs.join(' ')}`, args: extraArgs }] : DEFAULT_RUNS;
+  const tempDir = mkdtempSync(join(tmpdir(), 'mcp-conformance-'));
+
+  const stack = await runner.start(dataDirIn(tempDir));
+  console.log(`Conformance suite against ${stack.mcpUrl}: a round-robin proxy over example instances ${INSTANCES.join(' and ')}, sessions in the local session service`);
+
+  const outcomes: RunOutcome[] = [];
+  for (const [index, run] of runs.entries()) {
+    const outputDir = join(tempDir, `run-${index + 1}`);
+    mkdirSync(outputDir);
+    console.log(`\n${run.label}`);
+    suite = runSuite(stack.mcpUrl, run, outputDir, (scenario) => console.log(`  ${scenario}`));
+    const outcome = await suite.done;
+    suite = undefined;
+    outcomes.push(outcome);
+  }
+  const forwarded = stack.proxy.forwarded.map((count, index) => `${count} to ${INSTANCES[index] ?? index}`).join(', ');
+  await runner.stop();
+
+  console.log('\n=== Conformance summary ===');
+  for (const outcome of outcomes) printOutcome(outcome);
+  console.log(`Proxy forwarded ${forwarded}.`);
+  rmSync(dataDirIn(tempDir), { recursive: true, force: true });
+  if (outcomes.every(runPassed)) {
+    rmSync(tempDir, { recursive: true, force: true });
+    return shutdown(0);
+  }
+  console.log(`Details (each check, the suite's output): ${outcomes.map((outcome) => outcome.logFile).join(', ')}`);
+  return shutdown(1);
+}
+
+process.on('SIGINT', () => void shutdown(130, '\nSIGINT: stopping'));
+process.on('SIGTERM', () => void shutdown(143, '\nSIGTERM: stopping'));
+process.on('SIGHUP', () => void shutdown(129, '\nSIGHUP: stopping'));
+// Any exit, however it comes: nothing this started may keep running.
+process.on('exit', () => {
+  suite?.kill();
+  runner.killNow();
+});
+// Whatever started us (tsx, npm) is gone without a chance to signal us: stop rather than run on.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) void shutdown(1, 'npm run conformance: the process that started this one is gone; stopping.');
+}, 1000).unref();
+
+main().catch((error: unknown) => shutdown(1, `npm run conformance failed: ${error instanceof Error ? error.message : String(error)}`));
