@@ -48,6 +48,7 @@ export function stackSettingsFromContext(node: Node): { stackName: string; props
       sessionTtlSeconds: text('sessionTtlSeconds'),
       sessionMaxLifetimeSeconds: text('sessionMaxLifetimeSeconds'),
       pruneScanLimit: text('pruneScanLimit'),
+      streamRetentionSeconds: text('streamRetentionSeconds'),
     }),
     ...integers,
     tableRemoval: parseTableRemoval(text('tableRemoval')),

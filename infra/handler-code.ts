@@ -5,8 +5,8 @@ import { routeNames, routes, type RouteName } from '../lib/routes.js';
 import { InvalidSettingError } from './settings.js';
 
 /**
- * Where the three handlers' code comes from.
- * - `prebuilt` (the default): the bundles the package ships in `dist/functions/<start|check|destroy>/index.js`
+ * Where the handlers' code comes from (one per route of lib/routes.ts).
+ * - `prebuilt` (the default): the bundles the package ships in `dist/functions/<route name>/index.js`
  *   (`npm run build` writes them with esbuild), deployed as plain assets. A consumer's `cdk synth`
  *   then needs no esbuild, no tsx and no lock file of ours.
  * - `bundle-from-source`: this repository's own app, bundling `functions/*.ts` at synth with

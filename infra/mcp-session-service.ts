@@ -12,7 +12,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { routeKey, routeNames, routes, type RouteName } from '../lib/routes.js';
-import { sessionTable } from '../lib/table-schema.js';
+import { sessionTable, streamsTable } from '../lib/table-schema.js';
 import { ACCESS_LOG_FIELDS } from './access-log.js';
 import { functionEnvironment, inProcessEnvironment, type EnvironmentSettings } from './function-environment.js';
 import { resolveHandlerCode, type HandlerCode } from './handler-code.js';
@@ -21,7 +21,7 @@ import { acknowledgeInvokeWildcards, acknowledgeNagFindings } from './nag-acknow
 import { Operations } from './operations.js';
 import { createSessionFunction, INTEGRATION_TIMEOUT } from './session-function.js';
 import { resolveInfraSettings, type InfraSettings } from './settings.js';
-import { IN_PROCESS_TABLE_ACTIONS, TABLE_ACTIONS } from './table-access.js';
+import { IN_PROCESS_STREAMS_TABLE_ACTIONS, IN_PROCESS_TABLE_ACTIONS, STREAMS_TABLE_ACTIONS, TABLE_ACTIONS } from './table-access.js';
 import { encryptTable, grantTableKey, tableKey } from './table-encryption.js';
 
 /**
@@ -38,8 +38,8 @@ export interface McpSessionServiceProps extends EnvironmentSettings, InfraSettin
    */
   handlerCode?: HandlerCode;
   /**
-   * With `prebuilt`: the directory holding `start/index.js`, `check/index.js` and `destroy/index.js`.
-   * Default: the bundles inside the installed package.
+   * With `prebuilt`: the directory holding one `<route>/index.js` per route (`start/index.js`,
+   * `check/index.js`, ..., as `npm run build` writes them). Default: the bundles inside the installed package.
    */
   bundlesDirectory?: string;
 }
@@ -51,14 +51,17 @@ export interface InProcessGrantee extends IGrantable {
 
 /**
  * The session service as one construct, for a user's own stack next to their MCP server: the sessions
- * table, the three functions (start, check, destroy) behind an HTTP API that requires IAM (SigV4)
+ * table and the session streams table, one function per route (start, check, destroy, updateState;
+ * appendMessage, readMessages, lastSeq, removeStream) behind an HTTP API that requires IAM (SigV4)
  * authorization, stage and route throttles, JSON access logs, a dashboard and alarms.
  * `grantInvoke` lets a front end call the API; `grantInProcess` lets a Lambda-hosted MCP server use the
- * table directly with `sessionStoreFromEnvironment` and skip the HTTP hop.
+ * tables directly with `sessionStoreFromEnvironment` and `sessionStreamsFromEnvironment` and skip the HTTP hop.
  */
 export class McpSessionService extends Construct {
   readonly table: TableV2;
-  /** The table's customer-managed key, when `tableKmsKey` asks for one. */
+  /** The session streams (lib/session-streams.ts): a table of its own, as the sessions table's key schema cannot change. */
+  readonly streamsTable: TableV2;
+  /** The tables' customer-managed key, when `tableKmsKey` asks for one (one key for both). */
   readonly tableKey: IKey | undefined;
   readonly api: HttpApi;
   /** The API's base URL (the `$default` stage): what `SessionClient` takes as its base URL. */
@@ -76,26 +79,42 @@ export class McpSessionService extends Construct {
     // Everything is validated, and the handlers' code found, before any construct (or bundle) is made.
     const settings = resolveInfraSettings(props);
     const invokers = parseInvokerRoleArns(props.invokerRoleArns ?? []);
-    this.environmentSettings = { sessionTtlSeconds: props.sessionTtlSeconds, sessionMaxLifetimeSeconds: props.sessionMaxLifetimeSeconds, pruneScanLimit: props.pruneScanLimit };
-    // The function settings, checked now with the functions' own rules; the real table name comes later.
-    functionEnvironment('validated-at-synth', this.environmentSettings);
+    this.environmentSettings = {
+      sessionTtlSeconds: props.sessionTtlSeconds,
+      sessionMaxLifetimeSeconds: props.sessionMaxLifetimeSeconds,
+      pruneScanLimit: props.pruneScanLimit,
+      streamRetentionSeconds: props.streamRetentionSeconds,
+    };
+    // The function settings, checked now with the functions' own rules; the real table names come later.
+    functionEnvironment({ sessions: 'validated-at-synth', streams: 'validated-at-synth' }, this.environmentSettings);
     const code = resolveHandlerCode(props.handlerCode, props.bundlesDirectory);
 
     this.tableKey = tableKey(this, settings.tableKmsKey, settings.retainTable);
-    this.table = new TableV2(this, 'Sessions', {
-      partitionKey: { name: sessionTable.partitionKey, type: AttributeType.STRING },
+    // Both tables: the same throughput cap, recovery, retention and key.
+    const tableSettings = {
       billing: Billing.onDemand({ maxReadRequestUnits: settings.tableMaxReadRequestUnits, maxWriteRequestUnits: settings.tableMaxWriteRequestUnits }),
-      timeToLiveAttribute: sessionTable.expiryAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: settings.retainTable ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       deletionProtection: settings.retainTable,
+    };
+    this.table = new TableV2(this, 'Sessions', {
+      partitionKey: { name: sessionTable.partitionKey, type: AttributeType.STRING },
+      timeToLiveAttribute: sessionTable.expiryAttribute,
+      ...tableSettings,
     });
     encryptTable(this.table, this.tableKey);
-    const environment = functionEnvironment(this.table.tableName, this.environmentSettings);
+    this.streamsTable = new TableV2(this, 'Streams', {
+      partitionKey: { name: streamsTable.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: streamsTable.sortKey, type: AttributeType.STRING },
+      timeToLiveAttribute: streamsTable.expiryAttribute,
+      ...tableSettings,
+    });
+    encryptTable(this.streamsTable, this.tableKey);
+    const environment = functionEnvironment(this.tableNames(), this.environmentSettings);
 
     // Every route requires SigV4-signed requests from an IAM principal granted execute-api:Invoke.
     this.api = new HttpApi(this, 'Api', {
-      description: 'mcp-sessions: start, check and destroy MCP sessions',
+      description: 'mcp-sessions: MCP sessions, their state and their message streams',
       defaultAuthorizer: new HttpIamAuthorizer(),
       createDefaultStage: false,
     });
@@ -120,7 +139,9 @@ export class McpSessionService extends Construct {
         logRetention: settings.logRetention,
         reservedConcurrency: settings.reservedConcurrency,
       });
-      this.table.grant(fn, ...TABLE_ACTIONS[name]);
+      // Each function only the actions it uses, on only the table it uses.
+      if (TABLE_ACTIONS[name].length > 0) this.table.grant(fn, ...TABLE_ACTIONS[name]);
+      if (STREAMS_TABLE_ACTIONS[name].length > 0) this.streamsTable.grant(fn, ...STREAMS_TABLE_ACTIONS[name]);
       grantTableKey(this.tableKey, fn);
       const [httpRoute] = this.api.addRoutes({
         path: route.path,
@@ -140,6 +161,7 @@ export class McpSessionService extends Construct {
     this.operations = new Operations(this, 'Operations', {
       api: this.api,
       table: this.table,
+      streamsTable: this.streamsTable,
       functions: Object.values(this.functions),
       ...(settings.alarmTopicArn ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn) } : {}),
     });
@@ -148,8 +170,8 @@ export class McpSessionService extends Construct {
   }
 
   /**
-   * Lets a front end's role call every route of the API (execute-api:Invoke on these three routes
-   * only), and acknowledges, on that grantee only, exactly the route wildcards this implies
+   * Lets a front end's role call every route of the API (execute-api:Invoke on each route of
+   * lib/routes.ts, and nothing else), and acknowledges, on that grantee only, exactly the route wildcards this implies
    * (infra/nag-acknowledgements.ts). The grantee must be in this stack's account: an HTTP API has no resource policy.
    */
   grantInvoke(grantee: IGrantable): Grant {
@@ -162,20 +184,27 @@ export class McpSessionService extends Construct {
 
   /**
    * For an MCP server on Lambda that uses the library in-process (`sessionStoreFromEnvironment(process.env)`
-   * from `mcp-sessions`) instead of calling the API. In one call, as the two must go together:
-   * - sets the environment that function reads: `MCP_SESSIONS_TABLE_NAME`, and
-   *   `MCP_SESSIONS_SESSION_TTL_SECONDS`, `MCP_SESSIONS_SESSION_MAX_LIFETIME_SECONDS`,
-   *   `MCP_SESSIONS_PRUNE_SCAN_LIMIT` when this service sets them, so both paths keep the same lifetimes;
-   * - grants exactly the table actions the store uses (GetItem, PutItem, UpdateItem, DeleteItem, Scan
-   *   on this table only) and, with a customer-managed key, that key's use through DynamoDB only.
+   * and `sessionStreamsFromEnvironment(process.env)` from `mcp-sessions`) instead of calling the API.
+   * In one call, as the two must go together:
+   * - sets the environment that function reads: `MCP_SESSIONS_TABLE_NAME`, `MCP_SESSIONS_STREAMS_TABLE_NAME`,
+   *   and `MCP_SESSIONS_SESSION_TTL_SECONDS`, `MCP_SESSIONS_SESSION_MAX_LIFETIME_SECONDS`,
+   *   `MCP_SESSIONS_PRUNE_SCAN_LIMIT`, `MCP_SESSIONS_STREAM_RETENTION_SECONDS` when this service sets
+   *   them, so both paths keep the same lifetimes;
+   * - grants exactly the actions the store and the streams use (GetItem, PutItem, UpdateItem,
+   *   DeleteItem, Scan on the sessions table; PutItem, Query, BatchWriteItem on the streams table; no
+   *   other resource) and, with a customer-managed key, that key's use through DynamoDB only.
    *
    * `fn` is typically a `lambda.Function` (or `NodejsFunction`); anything with `addEnvironment` and a grant principal works.
    */
   grantInProcess(fn: InProcessGrantee): Grant {
-    for (const [key, value] of Object.entries(inProcessEnvironment(this.table.tableName, this.environmentSettings))) fn.addEnvironment(key, value);
-    const grant = this.table.grant(fn, ...IN_PROCESS_TABLE_ACTIONS);
+    for (const [key, value] of Object.entries(inProcessEnvironment(this.tableNames(), this.environmentSettings))) fn.addEnvironment(key, value);
+    const grant = this.table.grant(fn, ...IN_PROCESS_TABLE_ACTIONS).combine(this.streamsTable.grant(fn, ...IN_PROCESS_STREAMS_TABLE_ACTIONS));
     const keyGrant = grantTableKey(this.tableKey, fn);
     return keyGrant ? grant.combine(keyGrant) : grant;
+  }
+
+  private tableNames(): { sessions: string; streams: string } {
+    return { sessions: this.table.tableName, streams: this.streamsTable.tableName };
   }
 
   /**

@@ -19,7 +19,7 @@ export function acknowledgeNagFindings(scope: Construct): void {
 
 export const INVOKE_WILDCARD_REASON =
   'execute-api:Invoke scoped to one route of this API. The stage segment is "*" because the API has exactly one stage ($default), ' +
-  'created by this stack; the path ends in "*" on GET and DELETE /sessions/{sessionId} because the session id is a secret chosen at ' +
+  'created by this stack; the path has "*" for {sessionId} (and {streamId}) on the routes under /sessions/{sessionId} because the session id is a secret chosen at ' +
   'runtime, so no policy can name it and IAM cannot match a path parameter. Method and path prefix stay fixed.';
 
 /**

@@ -7,11 +7,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../lib/telemetry.js';
-import { IN_PROCESS_TABLE_ACTIONS } from './table-access.js';
+import { IN_PROCESS_STREAMS_TABLE_ACTIONS, IN_PROCESS_TABLE_ACTIONS } from './table-access.js';
 
 export interface OperationsProps {
   api: HttpApi;
   table: TableV2;
+  streamsTable: TableV2;
   functions: IFunction[];
   /** Where alarms notify; alarms exist (and show on the dashboard) either way. */
   alarmTopic?: ITopic;
@@ -30,7 +31,7 @@ export class Operations extends Construct {
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
-    const { api, table, functions } = props;
+    const { api, table, streamsTable, functions } = props;
     // Ids must be unique across every expression shown on one graph, hence the prefix. FILL: these
     // metrics are sparse (no datapoint when nothing happened), and a sum with one series missing at a
     // timestamp is missing there, so one function's throttles would vanish beside two quiet ones.
@@ -55,15 +56,18 @@ export class Operations extends Construct {
     });
     const lambdaErrors = sum('errors', functions.map((fn) => fn.metricErrors({ period: PERIOD })), 'Lambda errors');
     const lambdaThrottles = sum('throttles', functions.map((fn) => fn.metricThrottles({ period: PERIOD })), 'Lambda throttles');
-    // One series per operation the functions may use (the actions they are granted; CloudWatch's
-    // Operation dimension is the API name, `dynamodb:GetItem` -> `GetItem`), summed with FILL.
-    const dynamoThrottles = sum(
-      'throttled',
-      IN_PROCESS_TABLE_ACTIONS.map((action) => action.replace(/^dynamodb:/, '')).map((operation) =>
-        table.metric('ThrottledRequests', { dimensionsMap: { TableName: table.tableName, Operation: operation }, statistic: 'Sum', period: PERIOD }),
-      ),
-      'DynamoDB throttled requests',
-    );
+    // One series per operation the functions may use on a table (the actions they are granted;
+    // CloudWatch's Operation dimension is the API name, `dynamodb:GetItem` -> `GetItem`), summed with FILL.
+    const throttled = (of: TableV2, actions: readonly string[], prefix: string, label: string): MathExpression =>
+      sum(
+        prefix,
+        actions.map((action) => action.replace(/^dynamodb:/, '')).map((operation) =>
+          of.metric('ThrottledRequests', { dimensionsMap: { TableName: of.tableName, Operation: operation }, statistic: 'Sum', period: PERIOD }),
+        ),
+        label,
+      );
+    const dynamoThrottles = throttled(table, IN_PROCESS_TABLE_ACTIONS, 'throttled', 'DynamoDB throttled requests');
+    const streamsThrottles = throttled(streamsTable, IN_PROCESS_STREAMS_TABLE_ACTIONS, 'streamsThrottled', 'DynamoDB throttled requests (streams)');
     const storeErrors = serviceMetric(METRIC.storeErrors);
 
     const alarm = (name: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1) => {
@@ -79,16 +83,17 @@ export class Operations extends Construct {
       this.alarms.push(created);
       return created;
     };
-    alarm('ServerErrorRate', serverErrorRate, 1, 'API 5xx >= 1% of requests for 10 minutes: checks or starts are failing (see README, Operations).', 2);
+    alarm('ServerErrorRate', serverErrorRate, 1, 'API 5xx >= 1% of requests for 10 minutes: session or stream calls are failing (see README, Operations).', 2);
     alarm('StoreErrors', storeErrors, 5, '>= 5 requests in 5 minutes answered 503 because DynamoDB failed or throttled.');
     alarm('LambdaThrottles', lambdaThrottles, 1, 'A session function was throttled: account or reserved concurrency reached.');
     alarm('DynamoThrottles', dynamoThrottles, 1, 'DynamoDB throttled requests on the sessions table.');
+    alarm('StreamsDynamoThrottles', streamsThrottles, 1, 'DynamoDB throttled requests on the session streams table.');
     alarm('LatencyP99', latencyP99, 1000, 'API p99 latency >= 1 s for 15 minutes.', 3);
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     const graph = (title: string, left: IMetric[]) => new GraphWidget({ title, left, width: 8, height: 6 });
     this.dashboard.addWidgets(
-      new TextWidget({ markdown: '# mcp-sessions\nSessions, API, functions and table. Alarms and what to do: README, section Operations.', width: 24, height: 2 }),
+      new TextWidget({ markdown: '# mcp-sessions\nSessions, API, functions and tables. Alarms and what to do: README, section Operations.', width: 24, height: 2 }),
     );
     this.dashboard.addWidgets(
       graph('Sessions', [serviceMetric(METRIC.sessionsStarted), serviceMetric(METRIC.destroys), serviceMetric(METRIC.itemsPruned)]),
@@ -100,6 +105,9 @@ export class Operations extends Construct {
       graph('API latency p99 (ms)', [latencyP99]),
       graph('Lambda errors and throttles', [lambdaErrors, lambdaThrottles]),
     );
-    this.dashboard.addWidgets(graph('DynamoDB throttled requests', [dynamoThrottles]), new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 16, height: 6 }));
+    this.dashboard.addWidgets(
+      graph('DynamoDB throttled requests', [dynamoThrottles, streamsThrottles]),
+      new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 16, height: 6 }),
+    );
   }
 }

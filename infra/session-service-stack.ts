@@ -21,6 +21,7 @@ export class SessionServiceStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.sessions.apiUrl, description: 'Base URL of the sessions API (SigV4, service execute-api)' });
     new CfnOutput(this, 'TableName', { value: this.sessions.table.tableName, description: 'DynamoDB table holding the sessions' });
+    new CfnOutput(this, 'StreamsTableName', { value: this.sessions.streamsTable.tableName, description: 'DynamoDB table holding the session streams' });
     new CfnOutput(this, 'DashboardName', { value: this.sessions.dashboard.dashboardName, description: 'CloudWatch dashboard' });
   }
 }

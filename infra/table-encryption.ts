@@ -32,7 +32,7 @@ export function tableKey(scope: Construct, setting: ResolvedInfraSettings['table
   if (setting === undefined) return undefined;
   if (setting === 'create') {
     return new Key(scope, 'TableKey', {
-      description: 'mcp-sessions: encrypts the sessions table',
+      description: 'mcp-sessions: encrypts the sessions and session streams tables',
       enableKeyRotation: true,
       removalPolicy: retainTable ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });

@@ -1,5 +1,5 @@
 import { instrumentHandler, type HttpHandler } from '../http/handler.js';
-import { json, noContent } from '../http/responses.js';
+import { inactiveSessionResponse, noContent } from '../http/responses.js';
 import { sessionRequest } from '../http/session-input.js';
 import type { Logger } from '../logger.js';
 import type { SessionStore } from '../session-store.js';
@@ -16,6 +16,6 @@ export const createDestroyHandler = (store: SessionStore, logger: Logger, teleme
     if (!input.ok) return input.response;
     const { sessionId, owner } = input.value;
     const ended = await store.destroy(sessionId, { owner, signal });
-    return ended ? noContent() : json(404, { active: false });
+    return ended ? noContent() : inactiveSessionResponse();
   });
 

@@ -5,7 +5,8 @@ import { StoreUnavailableError, errorName } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { routeKey, routes } from '../routes.js';
 import { sessionTag } from '../session-id.js';
-import { InvalidStartInputError } from '../session-store.js';
+import { InvalidStartInputError, InvalidStateChangeError } from '../session-store.js';
+import { InvalidStreamInputError } from '../session-streams.js';
 import { METRIC, noTelemetry, type MetricName, type Telemetry } from '../telemetry.js';
 import { errorResponse, internalError, storeUnavailable, type HttpResponse } from './responses.js';
 
@@ -31,7 +32,6 @@ export interface InstrumentOptions {
   deadlineMs?: number;
 }
 
-
 /** Which metric each route's answer counts towards; a 503 anywhere is a store error. */
 const OUTCOME_METRICS: Record<string, Partial<Record<number, MetricName>>> = {
   [routeKey(routes.start)]: { 201: METRIC.sessionsStarted },
@@ -43,7 +43,7 @@ const OUTCOME_METRICS: Record<string, Partial<Record<number, MetricName>>> = {
  * Everything around a handler, in one place: one deadline per invocation (an AbortSignal shared by
  * all its store calls, never past Lambda's remaining time), failures mapped to responses (a store outage is a 503
  * the caller may retry - never a 404, which would make an MCP client drop a live session; anything
- * else a bare 500; rejected start input a 400, or 413 when the metadata is too large), one structured
+ * else a bare 500; rejected input a 400 with its problem code, or 413 when metadata or a message is too large), one structured
  * log line per request (route, status, latency, a short hash of the session id - never the id), and
  * the request's metrics. No response carries an error's text; logs carry only its name.
  */
@@ -58,8 +58,9 @@ export const instrumentHandler =
     try {
       response = await handle(event, { signal });
     } catch (error) {
-      if (error instanceof InvalidStartInputError) {
-        response = errorResponse(error.problem === 'metadata_too_large' ? 413 : 400, error.problem, `${error.message}.`);
+      const rejected = rejectedInput(error);
+      if (rejected) {
+        response = rejected;
       } else if (error instanceof StoreUnavailableError) {
         failure = errorName(error.cause);
         response = storeUnavailable();
@@ -84,6 +85,13 @@ export const instrumentHandler =
     else logger.info('request', line);
     return response;
   };
+
+/** The answer to input the library refused, by its problem code; undefined for any other error. */
+function rejectedInput(error: unknown): HttpResponse | undefined {
+  if (!(error instanceof InvalidStartInputError || error instanceof InvalidStateChangeError || error instanceof InvalidStreamInputError)) return undefined;
+  const tooLarge = error.problem === 'metadata_too_large' || error.problem === 'message_too_large';
+  return errorResponse(tooLarge ? 413 : 400, error.problem, `${error.message}.`);
+}
 
 /** The request body as text, whether or not API Gateway base64-encoded it. */
 export const bodyText = (event: APIGatewayProxyEventV2): string =>

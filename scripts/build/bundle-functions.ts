@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { routeNames, routes } from '../../lib/routes.js';
 
 /**
- * The three Lambda handlers, pre-bundled so the construct deploys them as plain assets: a consumer's
+ * The Lambda handlers, one per route of lib/routes.ts, pre-bundled so the construct deploys them as plain assets: a consumer's
  * `cdk synth` then needs no esbuild, no tsx and no lock file of ours. The settings are the ones
  * infra/session-function.ts gives NodejsFunction (CJS, node24, minified, source map, AWS SDK bundled:
  * README, Performance), so both paths deploy the same code.

@@ -4,7 +4,8 @@ import { STATUS_CODES, createServer, type IncomingMessage, type Server, type Ser
 import type { AddressInfo } from 'node:net';
 import type { HttpHandler } from '../../lib/http/handler.js';
 import { errorResponse, internalError, type HttpResponse } from '../../lib/http/responses.js';
-import { MAX_START_BODY_BYTES } from '../../lib/http/session-input.js';
+import { MAX_START_BODY_BYTES, MAX_STATE_BODY_BYTES } from '../../lib/http/session-input.js';
+import { MAX_APPEND_BODY_BYTES } from '../../lib/http/stream-input.js';
 import { matchRoute, routeKey, routeNames, routes, type RouteName } from '../../lib/routes.js';
 import { bodyPending, declaredTooLarge, readBoundedBody } from './read-body.js';
 
@@ -12,16 +13,28 @@ import { bodyPending, declaredTooLarge, readBoundedBody } from './read-body.js';
 const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
- * The most body each route reads. Start stops at its own handler's limit, so it never holds more
- * than 16 KiB and its 413 is the handler's; check and destroy ignore bodies and keep API Gateway's.
+ * The most body each route reads. Routes that take a body stop at their own handler's limit, so the
+ * server never holds more and the 413 is the same as the handler's; the others ignore bodies and
+ * keep API Gateway's.
  */
 export const BODY_LIMITS: Readonly<Record<RouteName, number>> = {
   start: MAX_START_BODY_BYTES,
   check: API_GATEWAY_MAX_BODY_BYTES,
   destroy: API_GATEWAY_MAX_BODY_BYTES,
+  updateState: MAX_STATE_BODY_BYTES,
+  appendMessage: MAX_APPEND_BODY_BYTES,
+  readMessages: API_GATEWAY_MAX_BODY_BYTES,
+  lastSeq: API_GATEWAY_MAX_BODY_BYTES,
+  removeStream: API_GATEWAY_MAX_BODY_BYTES,
 };
 
 export type RouteHandlers = Record<RouteName, HttpHandler>;
+
+/**
+ * What a server is given: the three session routes always; the others when the caller serves them
+ * (a route with no handler answers 404 route_not_found, as an API without that route would).
+ */
+export type LocalHandlers = Pick<RouteHandlers, 'start' | 'check' | 'destroy'> & Partial<RouteHandlers>;
 
 export interface LocalApi {
   url: string;
@@ -43,7 +56,7 @@ export interface LocalApiOptions {
  *
  * Every answer it makes itself is a JSON error with `cache-control: no-store` (see localErrors).
  */
-export async function startLocalApi(handlers: RouteHandlers, options: LocalApiOptions = {}): Promise<LocalApi> {
+export async function startLocalApi(handlers: LocalHandlers, options: LocalApiOptions = {}): Promise<LocalApi> {
   const timeouts: ServerOptions = options.requestTimeoutMs
     ? { requestTimeout: options.requestTimeoutMs, headersTimeout: options.requestTimeoutMs, connectionsCheckingInterval: Math.min(options.requestTimeoutMs, 30_000) }
     : {};
@@ -98,12 +111,14 @@ function allowedMethods(path: string): string[] {
   return [...new Set(methods)];
 }
 
-async function serve(handlers: RouteHandlers, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serve(handlers: LocalHandlers, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const url = parseTarget(request.url ?? '/');
   if (!url) return reply(request, response, localErrors.badTarget());
   const match = matchRoute(request.method ?? 'GET', url.pathname);
   if (match === undefined) return reply(request, response, localErrors.routeNotFound());
   if (match === 'method-not-allowed') return reply(request, response, localErrors.methodNotAllowed(url.pathname));
+  const handler = handlers[match.name];
+  if (!handler) return reply(request, response, localErrors.routeNotFound());
   const limit = BODY_LIMITS[match.name];
   if (declaredTooLarge(request, limit)) return reply(request, response, localErrors.payloadTooLarge(limit));
   if (/100-continue/i.test(request.headers.expect ?? '')) response.writeContinue();
@@ -111,7 +126,7 @@ async function serve(handlers: RouteHandlers, request: IncomingMessage, response
   if (body.kind === 'aborted') return;
   if (body.kind === 'too-large') return reply(request, response, localErrors.payloadTooLarge(limit));
   const event = toEvent(request, url, body.text, routeKey(match.route), match.pathParameters);
-  reply(request, response, await handlers[match.name](event));
+  reply(request, response, await handler(event));
 }
 
 /** The request target as a URL; a path such as "//x" is a path here, not a host. */

@@ -1,0 +1,10 @@
+import { loadStreamsConfig } from '../lib/config.js';
+import { createAppendMessageHandler } from '../lib/handlers/append-message.js';
+import { streamsFromConfig } from '../lib/in-process.js';
+import { createRuntime } from '../lib/runtime.js';
+
+// Built once per container, during Lambda's init phase: config, DynamoDB client, streams, logger.
+const runtime = createRuntime(process.env);
+const streams = streamsFromConfig(loadStreamsConfig(process.env), { logger: runtime.logger });
+
+export const handler = createAppendMessageHandler(streams, runtime.logger, runtime.telemetry);
