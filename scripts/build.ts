@@ -1,6 +1,6 @@
 /**
  * `npm run build` (and `npm pack`'s prepack): dist/ from scratch.
- * 1. tsc -p tsconfig.build.json: the three entry points and what they import, to dist/lib and
+ * 1. tsc -p tsconfig.build.json: the four entry points and what they import, to dist/lib and
  *    dist/infra, with declarations.
  * 2. Checks that nothing compiled refers to a package a consumer would not have installed.
  * 3. esbuild: the three Lambda handlers, each bundled to dist/functions/<name>/index.js, which the

@@ -79,13 +79,15 @@ describe('npm pack: what the tarball holds', () => {
     expect(packed.entries).toEqual(packed.listing);
   });
 
-  it('the tarball has the three entry points compiled with declarations, the pre-bundled handlers, and the documents', () => {
+  it('the tarball has the four entry points compiled with declarations, the pre-bundled handlers, and the documents', () => {
     expect(packed.listing).toEqual(
       expect.arrayContaining([
         'dist/lib/index.js',
         'dist/lib/index.d.ts',
         'dist/lib/mcp/index.js',
         'dist/lib/mcp/index.d.ts',
+        'dist/lib/mcp/sdk/index.js',
+        'dist/lib/mcp/sdk/index.d.ts',
         'dist/infra/index.js',
         'dist/infra/index.d.ts',
         ...['start', 'check', 'destroy'].flatMap((name) => [`dist/functions/${name}/index.js`, `dist/functions/${name}/index.js.map`, `dist/functions/${name}/package.json`]),
@@ -163,12 +165,13 @@ describe('a fresh project with the tarball and only its peers installed, run wit
 
 // Independent of each other and of the service: run side by side.
 describe.concurrent('a fresh project with the tarball and only its peers installed, run with plain node: imports, types, synth', () => {
-  it('imports each entry point (mcp-sessions, mcp-sessions/mcp, mcp-sessions/cdk) and finds the exports', async ({ expect }) => {
-    const exported = await nodeJson<Record<string, string[]>>(consumer, ['imports.mjs', 'mcp-sessions', 'mcp-sessions/mcp', 'mcp-sessions/cdk']);
+  it('imports each entry point (mcp-sessions, mcp-sessions/mcp, mcp-sessions/mcp/sdk, mcp-sessions/cdk) and finds the exports', async ({ expect }) => {
+    const exported = await nodeJson<Record<string, string[]>>(consumer, ['imports.mjs', 'mcp-sessions', 'mcp-sessions/mcp', 'mcp-sessions/mcp/sdk', 'mcp-sessions/cdk']);
     expect(exported['mcp-sessions']).toEqual(
       expect.arrayContaining(['DynamoSessionStore', 'SessionClient', 'SessionServiceError', 'StoreUnavailableError', 'InvalidStartInputError', 'sessionStoreFromEnvironment']),
     );
     expect(exported['mcp-sessions/mcp']).toEqual(expect.arrayContaining(['sessionGate', 'toNodeListener']));
+    expect(exported['mcp-sessions/mcp/sdk']).toEqual(expect.arrayContaining(['sharedSessionHandler', 'SessionEventStore', 'sessionStreamServer']));
     expect(exported['mcp-sessions/cdk']).toEqual(expect.arrayContaining(['McpSessionService']));
   });
 
