@@ -4,10 +4,24 @@
  * peer: a body that is too large, not JSON or not the expected shape is reported, never cast.
  */
 import { isSessionId } from './session-id.js';
-import type { SessionMetadata, SessionStatus, StartedSession } from './session-store.js';
+import {
+  METADATA_MAX_BYTES,
+  SUBSCRIPTIONS_MAX,
+  SUBSCRIPTION_URI_MAX_BYTES,
+  isLogLevel,
+  type SessionMetadata,
+  type SessionState,
+  type SessionStatus,
+  type StartedSession,
+} from './session-store.js';
+import type { StreamMessage } from './session-streams.js';
 
-/** The service's answers are a few hundred bytes (metadata is capped at 8 KiB); anything far larger is not ours. */
-export const MAX_RESPONSE_BYTES = 64 * 1024;
+/**
+ * The largest session answer (check, updateState): 8 KiB of metadata and a full set of
+ * subscriptions, each URI JSON-escaped at worst (a control character is 6 bytes as \u00XX), plus
+ * 64 KiB for everything else. Anything larger is not the service's.
+ */
+export const MAX_RESPONSE_BYTES = METADATA_MAX_BYTES + SUBSCRIPTIONS_MAX * SUBSCRIPTION_URI_MAX_BYTES * 6 + 64 * 1024;
 
 export type BoundedBody = { ok: true; body: unknown } | { ok: false };
 
@@ -64,15 +78,56 @@ export function startedFrom(body: unknown): StartedSession | undefined {
   return expiresAt === undefined ? undefined : { sessionId: body.sessionId, expiresAt };
 }
 
-/** A 200 from GET /sessions/{sessionId}; undefined when the body is not one. */
+/** A 200 from GET /sessions/{sessionId} or PATCH .../state; undefined when the body is not one. */
 export function activeFrom(body: unknown): SessionStatus | undefined {
   if (!isRecord(body) || body.active !== true) return undefined;
   const expiresAt = epochSeconds(body.expiresAt);
   if (expiresAt === undefined) return undefined;
-  if (body.metadata === undefined) return { active: true, expiresAt };
-  if (!isRecord(body.metadata)) return undefined;
-  const metadata: SessionMetadata = body.metadata;
-  return { active: true, expiresAt, metadata };
+  if (body.metadata !== undefined && !isRecord(body.metadata)) return undefined;
+  const metadata: SessionMetadata | undefined = body.metadata;
+  const state = body.state === undefined ? undefined : stateFrom(body.state);
+  if (state === 'invalid') return undefined;
+  return { active: true, expiresAt, ...(metadata ? { metadata } : {}), ...(state ? { state } : {}) };
+}
+
+/** The session's state as the API sends it; fields it does not know are left out, malformed ones refused. */
+function stateFrom(value: unknown): SessionState | undefined | 'invalid' {
+  if (!isRecord(value)) return 'invalid';
+  const { logLevel, subscriptions } = value;
+  if (logLevel !== undefined && !isLogLevel(logLevel)) return 'invalid';
+  if (subscriptions !== undefined && !(Array.isArray(subscriptions) && subscriptions.every((uri) => typeof uri === 'string'))) return 'invalid';
+  const state: SessionState = {
+    ...(logLevel !== undefined ? { logLevel } : {}),
+    ...(subscriptions !== undefined ? { subscriptions: subscriptions as string[] } : {}),
+  };
+  return Object.keys(state).length > 0 ? state : undefined;
+}
+
+/** Sequence numbers are positive whole numbers (0 only as "none yet", in lastSeq). */
+const isSeq = (value: unknown, min = 1): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+
+/** A 201 from an append; undefined when the body is not one. */
+export const appendedSeqFrom = (body: unknown): number | undefined => (isRecord(body) && isSeq(body.seq) ? body.seq : undefined);
+
+/** A 200 from lastSeq; undefined when the body is not one. */
+export const lastSeqFrom = (body: unknown): number | undefined => (isRecord(body) && isSeq(body.lastSeq, 0) ? body.lastSeq : undefined);
+
+/**
+ * A 200 from readMessages for messages after `afterSeq`, at most `limit`: ascending sequence
+ * numbers past afterSeq, each with its message; undefined when the body is not that.
+ */
+export function messagesFrom(body: unknown, afterSeq: number, limit: number): { messages: StreamMessage[]; more: boolean } | undefined {
+  if (!isRecord(body) || !Array.isArray(body.messages) || typeof body.more !== 'boolean' || body.messages.length > limit) return undefined;
+  const messages: StreamMessage[] = [];
+  let previous = afterSeq;
+  for (const entry of body.messages as unknown[]) {
+    if (!isRecord(entry) || !isSeq(entry.seq) || entry.seq <= previous || !('message' in entry)) return undefined;
+    messages.push({ seq: entry.seq, message: entry.message });
+    previous = entry.seq;
+  }
+  // A page cut short for size has at least one message, or a reader would never move on.
+  if (body.more && messages.length === 0) return undefined;
+  return { messages, more: body.more };
 }
 
 /** The machine code of an error answer: ours (`error`) or API Gateway's (`x-amzn-errortype`). */

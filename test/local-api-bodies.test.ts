@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_START_BODY_BYTES } from '../lib/http/session-input.js';
+import { MAX_START_BODY_BYTES, MAX_STATE_BODY_BYTES } from '../lib/http/session-input.js';
+import { MAX_APPEND_BODY_BYTES } from '../lib/http/stream-input.js';
+import { streamIdSegment } from '../lib/routes.js';
 import { BODY_LIMITS, type LocalApi } from '../scripts/local/api-server.js';
 import { rawExchange } from './support/raw-http.js';
 import { localApiOverRealHandlers } from './support/local-api.js';
@@ -47,12 +49,32 @@ describe('bounded bodies in the local API', () => {
     expect(accepted.status).toBe(201);
   });
 
-  it("the start route's limit is the start handler's own 16 KiB, not API Gateway's 10 MB; check and destroy keep 10 MB", async () => {
-    expect(BODY_LIMITS).toEqual({ start: MAX_START_BODY_BYTES, check: 10 * MiB, destroy: 10 * MiB });
+  it("the routes with a body stop at their handler's own limit, not API Gateway's 10 MB; the others keep 10 MB", async () => {
+    expect(BODY_LIMITS).toEqual({
+      start: MAX_START_BODY_BYTES,
+      check: 10 * MiB,
+      destroy: 10 * MiB,
+      updateState: MAX_STATE_BODY_BYTES,
+      appendMessage: MAX_APPEND_BODY_BYTES,
+      readMessages: 10 * MiB,
+      lastSeq: 10 * MiB,
+      removeStream: 10 * MiB,
+    });
     const over = await fetch(`${api.url}/sessions`, { method: 'POST', body: ' '.repeat(MAX_START_BODY_BYTES + 1) });
     expect(over.status).toBe(413);
     expect(over.headers.get('cache-control')).toBe('no-store');
     const atLimit = await fetch(`${api.url}/sessions`, { method: 'POST', body: `{}${' '.repeat(MAX_START_BODY_BYTES - 2)}` });
     expect(atLimit.status).toBe(201);
+  });
+
+  it('an append over its limit is refused before the body is read (the same 413 as the handler\'s); one at the limit reaches the handler', async () => {
+    const path = `/sessions/${crypto.randomUUID()}/streams/${streamIdSegment('s')}/messages`;
+    const refused = await rawExchange(api.url, `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-length: ${MAX_APPEND_BODY_BYTES + 1}\r\n\r\n`).response();
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.body)).toEqual({ error: 'payload_too_large', message: `The request body must be at most ${MAX_APPEND_BODY_BYTES} bytes.` });
+    const padded = `{"message":1}${' '.repeat(MAX_APPEND_BODY_BYTES - 13)}`;
+    expect((await fetch(`${api.url}${path}`, { method: 'POST', body: padded })).status).toBe(201);
+    const state = await fetch(`${api.url}/sessions/${crypto.randomUUID()}/state`, { method: 'PATCH', body: ' '.repeat(MAX_STATE_BODY_BYTES + 1) });
+    expect(state.status).toBe(413);
   });
 });
