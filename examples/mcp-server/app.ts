@@ -1,8 +1,7 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { z } from 'zod';
 import { sessionTag, type Logger, type SessionStore } from 'mcp-sessions';
-import { sessionGate, type GateSession } from 'mcp-sessions/mcp';
+import { sessionGate } from 'mcp-sessions/mcp';
+import { buildEverythingServer } from './everything/index.js';
 
 export interface ExampleOptions {
   store: SessionStore;
@@ -17,27 +16,6 @@ export interface ExampleOptions {
 
 /** The default when the caller wants no output (tests); Powertools' Logger or any `Logger` fits too. */
 const quietLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** The MCP server for one request: stateless, everything it knows of the session comes from the gate. */
-function buildServer(session: GateSession | undefined, instance: string): McpServer {
-  const server = new McpServer({ name: 'mcp-sessions-example', version: '1.0.0' });
-  server.registerTool(
-    'echo',
-    { description: 'Echoes the text back', inputSchema: { text: z.string() } },
-    async ({ text }) => ({ content: [{ type: 'text', text }] }),
-  );
-  server.registerTool('session_info', { description: 'Reports which client this session belongs to, from its stored metadata' }, async () => {
-    const clientInfo = session?.metadata?.clientInfo as { name?: string; version?: string } | undefined;
-    const info = {
-      instance,
-      client: clientInfo?.name ?? null,
-      clientVersion: clientInfo?.version ?? null,
-      protocolVersion: session?.metadata?.protocolVersion ?? null,
-    };
-    return { content: [{ type: 'text', text: JSON.stringify(info) }], structuredContent: info };
-  });
-  return server;
-}
 
 /** The whole example as a Web handler: the session gate in front of the SDK's stateless transport. */
 export function exampleMcpHandler(options: ExampleOptions): (request: Request) => Promise<Response> {
@@ -54,8 +32,8 @@ export function exampleMcpHandler(options: ExampleOptions): (request: Request) =
   return sessionGate(gateOptions, async (request, { session, parsedBody }) => {
     // Stateless instances keep no stream open to push from later: no standalone SSE stream (spec: MAY 405).
     if (request.method === 'GET') return new Response(null, { status: 405, headers: { allow: 'POST, DELETE' } });
-    const server = buildServer(session, options.instance);
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const server = buildEverythingServer(session, options.instance);
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: false });
     await server.connect(transport);
     return transport.handleRequest(request, { parsedBody });
   });
