@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, type HttpResponse } from '../lib/http/responses.js';
 import { BODY_LIMITS, localErrors, startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
 import { rawExchange, type RawResponse } from './support/raw-http.js';
-import { routeKey, routes } from '../lib/routes.js';
+import { routeKey, routes, streamIdSegment } from '../lib/routes.js';
 import { localApiOverRealHandlers } from './support/local-api.js';
 
 describe('local HTTP API over the real handler modules', () => {
@@ -53,6 +53,37 @@ describe('local HTTP API over the real handler modules', () => {
     }
   });
 
+  it('PATCH state and the streams routes, through the real handler modules and both tables', async () => {
+    const created = await fetch(`${api.url}/sessions`, { method: 'POST', body: JSON.stringify({ owner: 'alice' }) });
+    const { sessionId } = (await created.json()) as { sessionId: string };
+    const owner = { 'x-session-owner': 'alice' };
+    const patched = await fetch(`${api.url}/sessions/${sessionId}/state`, { method: 'PATCH', headers: owner, body: '{"subscribe":"test://r"}' });
+    expect(patched.status).toBe(200);
+    expect(await patched.json()).toMatchObject({ sessionId, active: true, state: { subscriptions: ['test://r'] } });
+    const checked = await fetch(`${api.url}/sessions/${sessionId}`, { headers: owner });
+    expect(await checked.json()).toMatchObject({ state: { subscriptions: ['test://r'] } });
+    const stranger = await fetch(`${api.url}/sessions/${sessionId}/state`, { method: 'PATCH', body: '{"logLevel":"info"}' });
+    expect(stranger.status).toBe(404);
+    expect(await stranger.json()).toEqual({ active: false });
+
+    const stream = `${api.url}/sessions/${sessionId}/streams/${streamIdSegment('relay:x/y')}`;
+    for (const [i, message] of ['a', { b: 1 }].entries()) {
+      const appended = await fetch(`${stream}/messages`, { method: 'POST', body: JSON.stringify({ message }) });
+      expect(appended.status).toBe(201);
+      expect(await appended.json()).toEqual({ seq: i + 1 });
+    }
+    const read = await fetch(`${stream}/messages?after=1&limit=10`);
+    expect(read.status).toBe(200);
+    expect(read.headers.get('cache-control')).toBe('no-store');
+    expect(await read.json()).toEqual({ messages: [{ seq: 2, message: { b: 1 } }], more: false });
+    expect(await (await fetch(stream)).json()).toEqual({ lastSeq: 2 });
+    expect((await fetch(stream, { method: 'DELETE' })).status).toBe(204);
+    expect(await (await fetch(stream)).json()).toEqual({ lastSeq: 0 });
+    const bad = await fetch(`${api.url}/sessions/${sessionId}/streams/not%2Fbase64/messages`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: 'invalid_stream_id' });
+  });
+
   it('unknown routes get 404 and wrong methods 405 with Allow naming the methods the path supports', async () => {
     const missing = await fetch(`${api.url}/nothing-here`);
     expect(missing.status).toBe(404);
@@ -64,6 +95,21 @@ describe('local HTTP API over the real handler modules', () => {
     const patch = await fetch(`${api.url}/sessions/${randomUUID()}`, { method: 'PATCH' });
     expect(patch.status).toBe(405);
     expect(patch.headers.get('allow')).toBe('GET, DELETE');
+    const messages = await fetch(`${api.url}/sessions/${randomUUID()}/streams/cw/messages`, { method: 'DELETE' });
+    expect(messages.status).toBe(405);
+    expect(messages.headers.get('allow')).toBe('POST, GET');
+  });
+
+  it('a server given only the session routes answers the others 404 route_not_found, as an API without them would', async () => {
+    const reply = async () => json(200, {});
+    const sessionsOnly = await startLocalApi({ start: reply, check: reply, destroy: reply }, { port: 0 });
+    try {
+      const response = await fetch(`${sessionsOnly.url}/sessions/${randomUUID()}/streams/cw`);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toMatchObject({ error: 'route_not_found' });
+    } finally {
+      await sessionsOnly.close();
+    }
   });
 });
 
@@ -132,7 +178,7 @@ describe('the APIGatewayProxyEventV2 the local server builds', () => {
     try {
       // Two separate header lines (fetch would fold them into one before sending).
       await new Promise<void>((resolve, reject) => {
-        const url = new URL(`${api.url}/sessions/abc%2Cdef?x=1`);
+        const url = new URL(`${api.url}/sessions/abc%2Cdef?x=1&y=2&x=3`);
         request(url, { headers: { 'X-Custom': ['a', 'b'], 'Content-Type': 'application/json' } }, (response) => {
           response.resume().on('end', resolve);
         })
@@ -148,7 +194,8 @@ describe('the APIGatewayProxyEventV2 the local server builds', () => {
       version: '2.0',
       routeKey: routeKey(routes.check),
       rawPath: '/sessions/abc%2Cdef',
-      rawQueryString: 'x=1',
+      rawQueryString: 'x=1&y=2&x=3',
+      queryStringParameters: { x: '1,3', y: '2' },
       pathParameters: { sessionId: 'abc,def' },
       isBase64Encoded: false,
       requestContext: { routeKey: routeKey(routes.check), http: { method: 'GET', path: '/sessions/abc%2Cdef' }, stage: '$default' },

@@ -51,8 +51,8 @@ export interface LocalApiOptions {
 
 /**
  * Serves the Lambda handlers over plain HTTP, turning each request into the APIGatewayProxyEventV2
- * an HTTP API (payload 2.0) would send: route key, decoded path parameters, lowercased headers with
- * repeats joined by commas, string body. No authorization: it listens on loopback only.
+ * an HTTP API (payload 2.0) would send: route key, decoded path parameters, lowercased headers and
+ * query parameters with repeats joined by commas, string body. No authorization: it listens on loopback only.
  *
  * Every answer it makes itself is a JSON error with `cache-control: no-store` (see localErrors).
  */
@@ -149,7 +149,8 @@ function toEvent(
   for (const [name, values] of Object.entries(request.headersDistinct)) {
     if (values) headers[name.toLowerCase()] = values.join(',');
   }
-  const query = url.searchParams.size > 0 ? Object.fromEntries(url.searchParams) : undefined;
+  // API Gateway joins a repeated query parameter's values with commas, as it does headers.
+  const query = url.searchParams.size > 0 ? Object.fromEntries([...new Set(url.searchParams.keys())].map((name) => [name, url.searchParams.getAll(name).join(',')])) : undefined;
   const now = new Date();
   return {
     version: '2.0',
