@@ -8,6 +8,7 @@ import { cpus, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../scripts/local/dynamodb-local.js';
 import { measureColdStart } from './scenarios/cold-start.js';
+import { measureGateThroughput } from './scenarios/gate-throughput.js';
 import { measureOverhead } from './scenarios/overhead.js';
 import { measurePrune, type PruneRow } from './scenarios/prune.js';
 import { measureRequestCounts } from './scenarios/request-counts.js';
@@ -112,6 +113,25 @@ const scenarios: Record<string, (context: BenchContext) => Promise<unknown>> = {
       rows.map((r) => [r.bundle, r.awsSdk, r.sizeKb, r.initMedianMs, r.initOverEmptyMs, r.runs]),
     );
     return rows;
+  },
+  gate: async (context) => {
+    const result = await measureGateThroughput(context);
+    printTable(
+      `6. MCP tools/call (echo) through the session gate vs the bare stateless SDK server (autocannon, ${result.connections} connections, ${result.rounds - result.discardedRounds} interleaved ${result.roundSeconds} s rounds kept of ${result.rounds}; built JS on plain Node)`,
+      ['server', 'calls/s', 'rounds', 'p50 ms', 'p99 ms', 'vs bare', 'target', 'errors', 'CPU ms/call (server+API+java+load)'],
+      result.rows.map((r) => [
+        r.server,
+        r.requestsPerSecond,
+        `${r.roundRange[0]}–${r.roundRange[1]}`,
+        r.p50Ms,
+        r.p99Ms,
+        r.ratioToBare,
+        r.target === undefined ? '—' : `≥ ${r.target}`,
+        r.errors,
+        `${r.cpuMsPerCall.total} (${r.cpuMsPerCall.server}+${r.cpuMsPerCall.sessionApi}+${r.cpuMsPerCall.dynamodbLocal}+${r.cpuMsPerCall.load})`,
+      ]),
+    );
+    return result;
   },
 };
 
