@@ -1,4 +1,3 @@
-import { deadlineSignal } from '../../deadline-budget.js';
 import { withDeadline } from '../store-deadline.js';
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects: the caller checks the signal). */
@@ -35,9 +34,25 @@ export class Backoff {
   }
 }
 
-/** A store call under its own deadline, which `outer` (a client gone, the handler closed) ends sooner. */
-export const storeCall = <T>(operation: string, deadlineMs: number, outer: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> =>
-  withDeadline(operation, deadlineSignal(deadlineMs, outer), call);
+/**
+ * A store call under its own deadline, which `outer` (a client gone, the handler closed) ends
+ * sooner. Unlike `deadlineSignal`, its timer and its listener on `outer` go as soon as the call
+ * settles: polls tied to a long-lived signal must not pile listeners up on it.
+ */
+export async function storeCall<T>(operation: string, deadlineMs: number, outer: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new DOMException(`deadline of ${deadlineMs} ms passed`, 'TimeoutError')), deadlineMs);
+  timer.unref();
+  const follow = () => deadline.abort(outer?.reason);
+  if (outer?.aborted) follow();
+  else outer?.addEventListener('abort', follow, { once: true });
+  try {
+    return await withDeadline(operation, deadline.signal, call);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', follow);
+  }
+}
 
 /**
  * Aborts when any of the signals does; `dispose` detaches it from them once it is no longer needed
