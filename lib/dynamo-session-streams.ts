@@ -22,8 +22,11 @@ import { streamsTable } from './table-schema.js';
 
 /** Streams whose last sequence number this process remembers; the least recently used go first. */
 export const DEFAULT_SEQ_CACHE_SIZE = 10_000;
-/** Conditional puts per append before it gives up: each lost race means another writer's append succeeded. */
-export const DEFAULT_APPEND_ATTEMPTS = 10;
+/** Conditional puts per append before it gives up (its deadline may end it sooner): each lost race means another writer's append succeeded. */
+export const DEFAULT_APPEND_ATTEMPTS = 20;
+/** Full-jitter backoff between lost races: up to 5, 10, 20 ... 200 ms. */
+const APPEND_BACKOFF_BASE_MS = 5;
+const APPEND_BACKOFF_MAX_MS = 200;
 
 export interface DynamoSessionStreamsOptions {
   client: DynamoDBDocumentClient;
@@ -80,6 +83,11 @@ class SeqCache {
   delete(key: string): void {
     this.entries.delete(key);
   }
+}
+
+/** Waits `ms`, or rejects as soon as the signal aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return untilAborted(new Promise<void>((resolve) => setTimeout(resolve, ms).unref()), signal);
 }
 
 function validateIds(sessionId: string, streamId: string): void {
@@ -205,10 +213,15 @@ export class DynamoSessionStreams implements SessionStreams {
     });
   }
 
+  /**
+   * A stream this process has not written is most likely new (a request's own stream): it tries 1
+   * first rather than read before every first write. A lost race reads the newest number and tries
+   * the one after it. Another instance appending back to back keeps winning (each of its puts leaves
+   * before our read answers), so from the second lost race on it pauses, with growing jitter, until
+   * that burst ends; the attempts and the deadline bound the wait.
+   */
   private async appendNow(sessionId: string, streamId: string, text: string, signal: AbortSignal): Promise<number> {
     const key = streamKey(sessionId, streamId);
-    // A stream this process has not written is most likely new (a request's own stream): try 1
-    // first rather than read before every first write.
     let seq = (this.lastSeqs.get(key) ?? 0) + 1;
     for (let attempt = 1; ; attempt++) {
       if (seq > STREAM_SEQ_MAX) throw new StoreUnavailableError('append', { cause: new RangeError('stream is full') });
@@ -220,8 +233,8 @@ export class DynamoSessionStreams implements SessionStreams {
         this.logger.warn('stream append lost every race', { session: sessionTag(sessionId), attempts: attempt });
         throw new StoreUnavailableError('append', { cause: new Error(`lost ${attempt} races for the next sequence number`) });
       }
-      seq = (await this.newest(sessionId, streamId, 'append', signal)) + 1;
-      this.lastSeqs.set(key, seq - 1);
+      if (attempt >= 2) await pause(Math.random() * Math.min(APPEND_BACKOFF_MAX_MS, APPEND_BACKOFF_BASE_MS * 2 ** (attempt - 2)), signal);
+      seq = Math.max(seq + 1, (await this.newest(sessionId, streamId, 'append', signal)) + 1);
     }
   }
 
