@@ -137,8 +137,7 @@ export class DynamoSessionStreams implements SessionStreams {
     try {
       validateIds(sessionId, streamId);
       const text = messageText(message);
-      const signal = deadlineSignal(this.deadlineMs, options.signal);
-      return this.inOrder('append', sessionId, streamId, signal, () => this.appendNow(sessionId, streamId, text, signal));
+      return this.withDeadline(options.signal, (signal) => this.inOrder('append', sessionId, streamId, signal, () => this.appendNow(sessionId, streamId, text, signal)));
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -150,7 +149,10 @@ export class DynamoSessionStreams implements SessionStreams {
     const limit = options.limit ?? STREAM_READ_MAX;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidStreamInputError('invalid_limit', 'limit must be an integer >= 1');
     if (afterSeq >= STREAM_SEQ_MAX) return [];
-    const signal = deadlineSignal(this.deadlineMs, options.signal);
+    return this.withDeadline(options.signal, (signal) => this.readPages(sessionId, streamId, afterSeq, limit, signal));
+  }
+
+  private async readPages(sessionId: string, streamId: string, afterSeq: number, limit: number, signal: AbortSignal): Promise<StreamMessage[]> {
     const now = epochSeconds(this.options.clock);
     const pageSize = Math.min(limit, STREAM_READ_MAX);
     const messages: StreamMessage[] = [];
@@ -177,16 +179,34 @@ export class DynamoSessionStreams implements SessionStreams {
 
   async lastSeq(sessionId: string, streamId: string, options: CallOptions = {}): Promise<number> {
     validateIds(sessionId, streamId);
-    return this.newest(sessionId, streamId, 'lastSeq', deadlineSignal(this.deadlineMs, options.signal));
+    return this.withDeadline(options.signal, (signal) => this.newest(sessionId, streamId, 'lastSeq', signal));
   }
 
   removeStream(sessionId: string, streamId: string, options: CallOptions = {}): Promise<void> {
     try {
       validateIds(sessionId, streamId);
-      const signal = deadlineSignal(this.deadlineMs, options.signal);
-      return this.inOrder('removeStream', sessionId, streamId, signal, () => this.removeNow(sessionId, streamId, signal));
+      return this.withDeadline(options.signal, (signal) => this.inOrder('removeStream', sessionId, streamId, signal, () => this.removeNow(sessionId, streamId, signal)));
     } catch (error) {
       return Promise.reject(error as Error);
+    }
+  }
+
+  /**
+   * Runs a call under its own deadline, which the caller's signal can only shorten. Once the call
+   * has answered, the deadline's timer and its listener on the caller's signal go at once: readers
+   * poll, often under one long-lived signal, and must not pile either up.
+   */
+  private async withDeadline<T>(outer: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const settled = new AbortController();
+    const follow = () => settled.abort(outer?.reason);
+    if (outer?.aborted) follow();
+    else outer?.addEventListener('abort', follow, { once: true });
+    try {
+      return await call(deadlineSignal(this.deadlineMs, settled.signal));
+    } finally {
+      outer?.removeEventListener('abort', follow);
+      // Ends the deadline signal (clearing its timer); anything still running for this call is abandoned work.
+      if (!settled.signal.aborted) settled.abort(new DOMException('call answered', 'AbortError'));
     }
   }
 

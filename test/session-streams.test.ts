@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { getEventListeners } from 'node:events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../lib/errors.js';
 import { sessionStreamsFromEnvironment } from '../lib/in-process.js';
@@ -280,6 +281,19 @@ describe('deadlines', () => {
     } finally {
       await hanging.close();
     }
+  });
+
+  it("calls under one long-lived signal leave no listener on it once answered (pollers reuse one signal)", async () => {
+    const { streams } = streamsOn(table);
+    const sessionId = newSession();
+    const connection = new AbortController();
+    for (let i = 0; i < 20; i++) {
+      await streams.append(sessionId, 'poll', i, { signal: connection.signal });
+      await streams.readAfter(sessionId, 'poll', i, { signal: connection.signal });
+      await streams.lastSeq(sessionId, 'poll', { signal: connection.signal });
+    }
+    await streams.removeStream(sessionId, 'poll', { signal: connection.signal });
+    expect(getEventListeners(connection.signal, 'abort')).toHaveLength(0);
   });
 
   it("the caller's signal ends a call early", async () => {
