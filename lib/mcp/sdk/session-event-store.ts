@@ -93,9 +93,9 @@ export class SessionEventStore implements EventStore {
     for (const recorder of this.recorders.values()) recorder.discard();
   }
 
-  /** Whether anything of the POST stream was stored (it detached or spilled). */
+  /** Whether anything of the POST stream was stored (it detached or spilled with events to store). */
   get stored(): boolean {
-    return [...this.recorders.values()].some((recorder) => recorder.writing);
+    return [...this.recorders.values()].some((recorder) => recorder.appended > 0);
   }
 
   async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
@@ -135,6 +135,10 @@ export class SessionEventStore implements EventStore {
 /** One POST stream: buffered while attached, written in order once detached (one chain of appends). */
 class StreamRecorder {
   writing = false;
+  /** Events of this stream stored so far. */
+  appended = 0;
+  /** Appends started and not yet settled: while one runs, the writer is plainly alive. */
+  private inFlight = 0;
   private detached = false;
   private finished = false;
   private headed = false;
@@ -182,10 +186,22 @@ class StreamRecorder {
   }
 
   private writeThrough(message: unknown): Promise<string> {
-    const write = this.chain.then(() => this.append(this.streamId, message));
+    const write = this.chain.then(() => this.store1(message));
     this.chain = write.catch(() => undefined);
-    this.wroteSinceBeat = true;
     return write.then((seq) => formatEventId(this.streamId, seq));
+  }
+
+  /** One append, counted: in flight, then as a sign of life for the heartbeat. */
+  private async store1(message: unknown): Promise<number> {
+    this.inFlight++;
+    try {
+      const seq = await this.append(this.streamId, message);
+      this.appended++;
+      return seq;
+    } finally {
+      this.inFlight--;
+      this.wroteSinceBeat = true;
+    }
   }
 
   /** Stores the buffer in order; later events are written through. */
@@ -195,10 +211,9 @@ class StreamRecorder {
     const pending = this.buffer;
     this.buffer = [];
     this.bufferedBytes = 0;
-    this.wroteSinceBeat = true;
     const write = this.chain.then(async () => {
       for (const { seq, message } of pending) {
-        const stored = await this.append(this.streamId, message);
+        const stored = await this.store1(message);
         // Another writer got in first (should not happen: one writer per stream); the ids already sent would be off.
         if (stored !== seq) this.logger.warn('stream event stored at another sequence number', { session: sessionTag(this.options.sessionId), expected: seq, stored });
       }
@@ -234,8 +249,8 @@ class StreamRecorder {
     if (signal?.aborted) return;
     this.heartbeat = setInterval(() => {
       if (this.finished || signal?.aborted) return this.stopHeartbeat();
-      // Any write since the last beat already shows the writer alive.
-      if (this.wroteSinceBeat) {
+      // A write in flight, or one since the last beat, already shows the writer alive.
+      if (this.inFlight > 0 || this.wroteSinceBeat) {
         this.wroteSinceBeat = false;
         return;
       }
@@ -244,10 +259,10 @@ class StreamRecorder {
         ...(this.options.instanceId === undefined ? {} : { instance: this.options.instanceId }),
         at: (this.options.clock ?? systemClock)(),
       };
-      this.writeThrough(beat).catch((error: unknown) => {
-        this.logger.warn('stream heartbeat not stored', { session: sessionTag(this.options.sessionId), error: errorName(error) });
-      });
-      this.wroteSinceBeat = false;
+      this.writeThrough(beat).then(
+        () => (this.wroteSinceBeat = false), // a beat is no event: the next tick still beats
+        (error: unknown) => this.logger.warn('stream heartbeat not stored', { session: sessionTag(this.options.sessionId), error: errorName(error) }),
+      );
     }, interval);
     this.heartbeat.unref();
     signal?.addEventListener('abort', this.onAbort, { once: true });
