@@ -17,7 +17,7 @@ import { ACCESS_LOG_FIELDS } from './access-log.js';
 import { functionEnvironment, inProcessEnvironment, type EnvironmentSettings } from './function-environment.js';
 import { resolveHandlerCode, type HandlerCode } from './handler-code.js';
 import { importInvokerRoles, parseInvokerRoleArns } from './invokers.js';
-import { acknowledgeInvokeWildcards, acknowledgeNagFindings } from './nag-acknowledgements.js';
+import { acknowledgeInvokeWildcards, acknowledgeNagFindings, distinctRouteArns } from './nag-acknowledgements.js';
 import { Operations } from './operations.js';
 import { createSessionFunction, INTEGRATION_TIMEOUT } from './session-function.js';
 import { resolveInfraSettings, type InfraSettings } from './settings.js';
@@ -170,13 +170,14 @@ export class McpSessionService extends Construct {
   }
 
   /**
-   * Lets a front end's role call every route of the API (execute-api:Invoke on each route of
-   * lib/routes.ts, and nothing else), and acknowledges, on that grantee only, exactly the route wildcards this implies
+   * Lets a front end's role call every route of the API (execute-api:Invoke on the routes of
+   * lib/routes.ts, one statement per distinct route ARN: POST /sessions, and GET, DELETE, PATCH and
+   * POST under /sessions/*; nothing else), and acknowledges, on that grantee only, exactly the route wildcards this implies
    * (infra/nag-acknowledgements.ts). The grantee must be in this stack's account: an HTTP API has no resource policy.
    */
   grantInvoke(grantee: IGrantable): Grant {
     const all = Object.values(this.httpRoutes);
-    const [first, ...rest] = all.map((route) => route.grantInvoke(grantee));
+    const [first, ...rest] = distinctRouteArns(all).map((route) => route.grantInvoke(grantee));
     if (!first) throw new Error('the API has no routes');
     acknowledgeInvokeWildcards(grantee, all);
     return rest.reduce((combined, grant) => combined.combine(grant), first);

@@ -23,15 +23,29 @@ export const INVOKE_WILDCARD_REASON =
   'runtime, so no policy can name it and IAM cannot match a path parameter. Method and path prefix stay fixed.';
 
 /**
- * The IAM5 findings a grant of invoke on these routes raises, one per route, each acknowledged by its
+ * The IAM5 findings a grant of invoke on these routes raises, one per route ARN, each acknowledged by its
  * exact finding id (`AwsSolutions-IAM5[Resource::<the route's ARN>]`, cdk-nag's per-finding form of
  * `appliesTo`): any other wildcard on the same policy is still a finding.
  */
 export function invokeWildcardAcknowledgements(routes: readonly HttpRoute[]): Acknowledgment[] {
-  return routes.map((route) => ({
-    id: `AwsSolutions-IAM5[Resource::${flattenForNag(Stack.of(route).resolve(route.routeArn))}]`,
-    reason: INVOKE_WILDCARD_REASON,
-  }));
+  const ids = routes.map((route) => `AwsSolutions-IAM5[Resource::${flattenForNag(Stack.of(route).resolve(route.routeArn))}]`);
+  // Routes can share an ARN (see distinctRouteArns), and then share their one finding.
+  return [...new Set(ids)].map((id) => ({ id, reason: INVOKE_WILDCARD_REASON }));
+}
+
+/**
+ * The routes with distinct invoke ARNs, first of each. CDK's route ARN keeps a path only up to its
+ * first parameter (GET /sessions/{sessionId} and GET /sessions/{sessionId}/streams/{streamId} are both
+ * `GET/sessions/*`), so granting each route would repeat statements; one per ARN grants the same.
+ */
+export function distinctRouteArns(routes: readonly HttpRoute[]): HttpRoute[] {
+  const seen = new Set<string>();
+  return routes.filter((route) => {
+    const arn = JSON.stringify(Stack.of(route).resolve(route.routeArn));
+    if (seen.has(arn)) return false;
+    seen.add(arn);
+    return true;
+  });
 }
 
 /** Acknowledges the invoke wildcards on the grantee's own constructs (its policy lives under it). */

@@ -4,11 +4,11 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { McpSessionService, type McpSessionServiceProps } from '../infra/mcp-session-service.js';
-import { IN_PROCESS_TABLE_ACTIONS } from '../infra/table-access.js';
+import { IN_PROCESS_STREAMS_TABLE_ACTIONS, IN_PROCESS_TABLE_ACTIONS } from '../infra/table-access.js';
 import { ManualClock } from '../scripts/local/manual-clock.js';
 import { IN_PROCESS_ENV_PREFIX } from '../lib/config.js';
-import { sessionStoreFromEnvironment } from '../lib/in-process.js';
-import { createTestTable, endpoint, readItem, storeOn } from './support/dynamo.js';
+import { sessionStoreFromEnvironment, sessionStreamsFromEnvironment } from '../lib/in-process.js';
+import { createStreamsTestTable, createTestTable, endpoint, readItem, storeOn, streamsOn } from './support/dynamo.js';
 import { appWithoutBundling } from './support/synth-stack.js';
 
 /** The variables grantInProcess puts on a user's function, as synthesised. */
@@ -31,9 +31,10 @@ function grantedEnvironment(props: McpSessionServiceProps): Record<string, unkno
  * What the function sees once deployed: the table reference resolved to a real table (here one in
  * DynamoDB Local, whose endpoint is the one variable added, as a local run of the function would).
  */
-function deployedEnvironment(variables: Record<string, unknown>, tableName: string): Record<string, string> {
+function deployedEnvironment(variables: Record<string, unknown>, tableName: string, streamsTableName = 'no-streams-table-here'): Record<string, string> {
   const resolved: Record<string, string> = { [`${IN_PROCESS_ENV_PREFIX}DYNAMODB_ENDPOINT`]: endpoint() };
-  for (const [name, value] of Object.entries(variables)) resolved[name] = name === `${IN_PROCESS_ENV_PREFIX}TABLE_NAME` ? tableName : String(value);
+  const tables: Record<string, string> = { [`${IN_PROCESS_ENV_PREFIX}TABLE_NAME`]: tableName, [`${IN_PROCESS_ENV_PREFIX}STREAMS_TABLE_NAME`]: streamsTableName };
+  for (const [name, value] of Object.entries(variables)) resolved[name] = tables[name] ?? String(value);
   return resolved;
 }
 
@@ -71,5 +72,32 @@ describe('grantInProcess and sessionStoreFromEnvironment, against DynamoDB Local
 
     const sent = Object.keys(requests.byCommand).map((command) => `dynamodb:${command.replace(/Command$/, '')}`).sort();
     expect(sent).toEqual([...IN_PROCESS_TABLE_ACTIONS]);
+  });
+
+  it('sessionStreamsFromEnvironment on the variables grantInProcess sets uses the service\'s streams table and its retention', async () => {
+    const [table, streamsTable] = await Promise.all([createTestTable('in-process-s'), createStreamsTestTable('in-process')]);
+    const clock = new ManualClock();
+    const environment = deployedEnvironment(grantedEnvironment({ streamRetentionSeconds: 600 }), table.tableName, streamsTable.tableName);
+    const streams = sessionStreamsFromEnvironment(environment, { clock: clock.now });
+    expect(streams.retentionSeconds).toBe(600);
+    const sessionId = crypto.randomUUID();
+    expect(await streams.append(sessionId, 's', { hello: 1 })).toBe(1);
+    // The same table the service's own functions use: another process's streams read it.
+    expect(await streamsOn(streamsTable).streams.readAfter(sessionId, 's', 0)).toEqual([{ seq: 1, message: { hello: 1 } }]);
+  });
+
+  it('the streams table actions grantInProcess grants are exactly the operations the streams send: append (with a lost race), read, lastSeq, remove', async () => {
+    const streamsTable = await createStreamsTestTable('in-process-actions');
+    const { streams, requests } = streamsOn(streamsTable);
+    const other = streamsOn(streamsTable).streams;
+    const sessionId = crypto.randomUUID();
+    await streams.append(sessionId, 's', 1);
+    await other.append(sessionId, 's', 2); // the first process's next append loses a race and reads the newest
+    expect(await streams.append(sessionId, 's', 3)).toBe(3);
+    await streams.readAfter(sessionId, 's', 0);
+    await streams.lastSeq(sessionId, 's');
+    await streams.removeStream(sessionId, 's');
+    const sent = Object.keys(requests.byCommand).map((command) => `dynamodb:${command.replace(/Command$/, '')}`).sort();
+    expect(sent).toEqual([...IN_PROCESS_STREAMS_TABLE_ACTIONS]);
   });
 });

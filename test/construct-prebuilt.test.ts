@@ -13,7 +13,7 @@ import { McpSessionService } from '../infra/mcp-session-service.js';
 import { routeNames, type RouteName } from '../lib/routes.js';
 import { bundleFunctions } from '../scripts/build/bundle-functions.js';
 import { apiEvent } from '../scripts/local/api-event.js';
-import { createTestTable, endpoint } from './support/dynamo.js';
+import { createStreamsTestTable, createTestTable, endpoint } from './support/dynamo.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
@@ -65,22 +65,32 @@ describe('handlerCode "prebuilt" (the default): the bundles the package ships, d
     expect(keys.size).toBe(routeNames.length);
   });
 
-  it('prebuilt: the staged start bundle exports `handler` (index.handler) and starts a session in DynamoDB Local when loaded as Lambda loads it', async () => {
+  it('prebuilt: the staged start and appendMessage bundles export `handler` (index.handler) and work against DynamoDB Local when loaded as Lambda loads them', async () => {
     const { service, stack, resources } = synthesised;
-    const table = await createTestTable('prebuilt');
+    const [table, streamsTable] = await Promise.all([createTestTable('prebuilt'), createStreamsTestTable('prebuilt')]);
     const assetOf = (name: RouteName): string =>
       join(outdir, `asset.${String(resources[stack.getLogicalId(service.functions[name].node.defaultChild as never)]?.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'index.js');
     // CommonJS, loaded with require as Lambda's Node runtime does for index.handler; run in its own process.
     const script = `const { handler } = require(process.argv[1]);
       handler(JSON.parse(process.argv[2]), { awsRequestId: 'prebuilt-test', getRemainingTimeInMillis: () => 5000 })
         .then((r) => process.stdout.write(JSON.stringify({ type: typeof handler, status: r.statusCode, body: JSON.parse(r.body) })));`;
-    const env = { PATH: process.env.PATH, TABLE_NAME: table.tableName, DYNAMODB_ENDPOINT: endpoint(), POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' };
+    const env = {
+      PATH: process.env.PATH,
+      TABLE_NAME: table.tableName,
+      STREAMS_TABLE_NAME: streamsTable.tableName,
+      DYNAMODB_ENDPOINT: endpoint(),
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    };
     const { stdout } = await run(process.execPath, ['-e', script, assetOf('start'), JSON.stringify(apiEvent('start', { body: '{}' }))], { env, timeout: 30_000 });
     const answer = JSON.parse(stdout) as { type: string; status: number; body: { sessionId?: unknown } };
     expect(answer).toMatchObject({ type: 'function', status: 201 });
     expect(typeof answer.body.sessionId).toBe('string');
-    // The other two load and export a handler the same way.
-    for (const name of ['check', 'destroy'] as const) {
+    const appendEvent = apiEvent('appendMessage', { sessionId: crypto.randomUUID(), streamId: 'relay:1', body: '{"message":{"a":1}}' });
+    const appended = await run(process.execPath, ['-e', script, assetOf('appendMessage'), JSON.stringify(appendEvent)], { env, timeout: 30_000 });
+    expect(JSON.parse(appended.stdout)).toEqual({ type: 'function', status: 201, body: { seq: 1 } });
+    // The others load and export a handler the same way.
+    for (const name of routeNames.filter((route) => route !== 'start' && route !== 'appendMessage')) {
       const loaded = await run(process.execPath, ['-e', `process.stdout.write(typeof require(process.argv[1]).handler)`, assetOf(name)], { env, timeout: 30_000 });
       expect(loaded.stdout).toBe('function');
     }

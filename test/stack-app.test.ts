@@ -28,6 +28,28 @@ const LOGICAL_IDS_BEFORE_THE_CONSTRUCT = [
   'TableKeyF581D96F',
 ];
 
+/**
+ * What issue 10 (session state and streams) added: the streams table, one function (with its role,
+ * policy and log group), route and integration per new route, and the streams table's throttle alarm.
+ * Only additions: every id above is kept.
+ */
+const LOGICAL_IDS_ADDED_FOR_STATE_AND_STREAMS = [
+  'ApiDELETEsessionssessionIdstreamsstreamIdF7442077', 'ApiDELETEsessionssessionIdstreamsstreamIdRemoveStreamIntegration483EA813',
+  'ApiDELETEsessionssessionIdstreamsstreamIdRemoveStreamIntegrationPermission4364893B', 'ApiGETsessionssessionIdstreamsstreamIdADF34A9E',
+  'ApiGETsessionssessionIdstreamsstreamIdLastSeqIntegration6432EECD', 'ApiGETsessionssessionIdstreamsstreamIdLastSeqIntegrationPermission11EFA218',
+  'ApiGETsessionssessionIdstreamsstreamIdmessagesBDFBAD5F', 'ApiGETsessionssessionIdstreamsstreamIdmessagesReadMessagesIntegration0A13940D',
+  'ApiGETsessionssessionIdstreamsstreamIdmessagesReadMessagesIntegrationPermissionDF00A4B8', 'ApiPATCHsessionssessionIdstate3FB2CA2A',
+  'ApiPATCHsessionssessionIdstateUpdateStateIntegration948A285F', 'ApiPATCHsessionssessionIdstateUpdateStateIntegrationPermission3343E665',
+  'ApiPOSTsessionssessionIdstreamsstreamIdmessages53AEF903', 'ApiPOSTsessionssessionIdstreamsstreamIdmessagesAppendMessageIntegration2EDB53E5',
+  'ApiPOSTsessionssessionIdstreamsstreamIdmessagesAppendMessageIntegrationPermission376EA4E9', 'AppendMessageFunction2BE5373F',
+  'AppendMessageFunctionLogs8F06E312', 'AppendMessageFunctionRoleDefaultPolicyF23A812D', 'AppendMessageFunctionRoleFBDB5391',
+  'LastSeqFunction044E1C98', 'LastSeqFunctionLogs9A4E5391', 'LastSeqFunctionRoleA8CB41A8', 'LastSeqFunctionRoleDefaultPolicy01D9C044',
+  'OperationsStreamsDynamoThrottles8BCF5A22', 'ReadMessagesFunctionFB06B3D1', 'ReadMessagesFunctionLogsB80E886C', 'ReadMessagesFunctionRole19FD990E',
+  'ReadMessagesFunctionRoleDefaultPolicy149F0954', 'RemoveStreamFunctionAC152392', 'RemoveStreamFunctionLogs128C5B3C',
+  'RemoveStreamFunctionRole4D3044AA', 'RemoveStreamFunctionRoleDefaultPolicyDD0AFED3', 'Streams72478C78', 'UpdateStateFunctionB2A44D42',
+  'UpdateStateFunctionLogs2D2999A1', 'UpdateStateFunctionRoleDefaultPolicy0D774144', 'UpdateStateFunctionRoleF799C590',
+];
+
 describe('the repository\'s app: a thin Stack holding McpSessionService', () => {
   it('holds one McpSessionService, bundling the handlers from source (so `cdk synth` needs no build first)', () => {
     const { stack } = synthApp();
@@ -35,22 +57,23 @@ describe('the repository\'s app: a thin Stack holding McpSessionService', () => 
     for (const fn of Object.values(stack.sessions.functions)) expect(fn).toBeInstanceOf(NodejsFunction);
   });
 
-  it('outputs the API URL, the table name and the dashboard', () => {
+  it('outputs the API URL, the two table names and the dashboard', () => {
     const { template } = synthApp();
-    expect(Object.keys(template.toJSON().Outputs ?? {}).sort()).toEqual(['ApiUrl', 'DashboardName', 'TableName']);
+    expect(Object.keys(template.toJSON().Outputs ?? {}).sort()).toEqual(['ApiUrl', 'DashboardName', 'StreamsTableName', 'TableName']);
+    template.hasOutput('StreamsTableName', { Value: { Ref: 'Streams72478C78' } });
     template.hasOutput('DashboardName', { Value: { Ref: Match.stringLikeRegexp('^OperationsDashboard') } });
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Api'), 'ApiEndpoint'] } });
     template.hasOutput('TableName', { Value: { Ref: 'Sessions8896A56D' } });
   });
 
-  it('keeps every logical id the stack had before the construct, so an update replaces nothing (the retained table above all)', () => {
+  it('keeps every logical id the stack had before the construct, so an update replaces nothing (the retained table above all); state and streams only add', () => {
     const { template } = synthApp({
       invokerRoleArns: ['arn:aws:iam::123456789012:role/front-end', 'arn:aws:iam::123456789012:role/path/other'],
       tableKmsKey: 'create',
       alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:pager',
     });
     const json = template.toJSON();
-    expect(Object.keys(json.Resources as object).sort()).toEqual(LOGICAL_IDS_BEFORE_THE_CONSTRUCT);
+    expect(Object.keys(json.Resources as object).sort()).toEqual([...LOGICAL_IDS_BEFORE_THE_CONSTRUCT, ...LOGICAL_IDS_ADDED_FOR_STATE_AND_STREAMS].sort());
     expect(Object.keys(json.Rules as object).sort()).toEqual(['CheckBootstrapVersion', 'InvokerRolesInThisAccount']);
     const withKeyArn = synthApp({ tableKmsKey: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' }).template.toJSON();
     expect(Object.keys(withKeyArn.Rules as object).sort()).toEqual(['CheckBootstrapVersion', 'TableKeyInThisRegion']);

@@ -5,6 +5,7 @@ import { stackSettingsFromContext } from '../infra/context.js';
 import type { McpSessionServiceProps } from '../infra/mcp-session-service.js';
 import { SessionServiceStack } from '../infra/session-service-stack.js';
 import { TABLE_KEY_ACTIONS } from '../infra/table-encryption.js';
+import { routeNames } from '../lib/routes.js';
 import { appWithContext, rulesNamed, statementsAllowing, synthService } from './support/synth-stack.js';
 
 /** Reads `-c` context and builds the stack from it, as infra/app.ts does. */
@@ -29,9 +30,10 @@ describe('context values are validated at synth with the functions\' own rules (
       ['sessionMaxLifetimeSeconds', '0', /sessionMaxLifetimeSeconds must be an integer >= 1/],
       ['sessionMaxLifetimeSeconds', '1e3', /sessionMaxLifetimeSeconds must be an integer/],
       ['pruneScanLimit', '-1', /pruneScanLimit must be an integer >= 0, got "-1"/],
+      ['streamRetentionSeconds', '0', /streamRetentionSeconds must be an integer >= 1, got "0"/],
     ];
     for (const [name, value, message] of refused) expect(() => synthFromContext({ [name]: value }), `${name}=${value}`).toThrow(message);
-    const refusedProps: McpSessionServiceProps[] = [{ sessionTtlSeconds: 0 }, { sessionTtlSeconds: 1.5 }, { sessionTtlSeconds: Number.NaN }, { sessionMaxLifetimeSeconds: 0 }, { pruneScanLimit: -1 }];
+    const refusedProps: McpSessionServiceProps[] = [{ sessionTtlSeconds: 0 }, { sessionTtlSeconds: 1.5 }, { sessionTtlSeconds: Number.NaN }, { sessionMaxLifetimeSeconds: 0 }, { pruneScanLimit: -1 }, { streamRetentionSeconds: 0 }];
     for (const props of refusedProps) {
       const [name] = Object.keys(props);
       expect(() => synthService(props), JSON.stringify(props)).toThrow(new RegExp(`^${String(name)} must be an integer`));
@@ -41,9 +43,9 @@ describe('context values are validated at synth with the functions\' own rules (
   });
 
   it('valid function settings (trimmed, numbers from cdk.json too) reach every function\'s environment; unset ones stay unset', () => {
-    const stack = synthFromContext({ sessionTtlSeconds: ' 1800 ', pruneScanLimit: 0, sessionMaxLifetimeSeconds: '' });
+    const stack = synthFromContext({ sessionTtlSeconds: ' 1800 ', pruneScanLimit: 0, sessionMaxLifetimeSeconds: '', streamRetentionSeconds: 7200 });
     for (const variables of functionVariables(stack)) {
-      expect(variables).toMatchObject({ SESSION_TTL_SECONDS: '1800', PRUNE_SCAN_LIMIT: '0' });
+      expect(variables).toMatchObject({ SESSION_TTL_SECONDS: '1800', PRUNE_SCAN_LIMIT: '0', STREAM_RETENTION_SECONDS: '7200' });
       expect(variables.SESSION_MAX_LIFETIME_SECONDS).toBeUndefined();
     }
   });
@@ -119,16 +121,20 @@ describe('new options, whose defaults change nothing', () => {
   it('reservedConcurrency reserves that concurrency for each function', () => {
     const { template } = synthService({ reservedConcurrency: 20 });
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions.map((fn) => fn.Properties.ReservedConcurrentExecutions)).toEqual([20, 20, 20]);
+    expect(functions.map((fn) => fn.Properties.ReservedConcurrentExecutions)).toEqual(Array(routeNames.length).fill(20));
   });
 
-  it('tableMaxReadRequestUnits / tableMaxWriteRequestUnits cap the on-demand table\'s throughput', () => {
+  it('tableMaxReadRequestUnits / tableMaxWriteRequestUnits cap both on-demand tables\' throughput', () => {
     const { template } = synthService({ tableMaxReadRequestUnits: 1000, tableMaxWriteRequestUnits: 400 });
-    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      BillingMode: 'PAY_PER_REQUEST',
-      WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: 400 },
-      Replicas: [Match.objectLike({ ReadOnDemandThroughputSettings: { MaxReadRequestUnits: 1000 } })],
-    });
+    const tables = Object.values(template.findResources('AWS::DynamoDB::GlobalTable'));
+    expect(tables).toHaveLength(2);
+    for (const table of tables) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: 400 },
+        Replicas: [expect.objectContaining({ ReadOnDemandThroughputSettings: { MaxReadRequestUnits: 1000 } })],
+      });
+    }
   });
 
   it('tableKmsKey=create encrypts the table with a new rotating key, retained with the table, usable by the functions only through DynamoDB', () => {
@@ -136,12 +142,17 @@ describe('new options, whose defaults change nothing', () => {
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ EnableKeyRotation: true }) });
     const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0];
-    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
-      Replicas: [Match.objectLike({ SSESpecification: { KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } } })],
-    });
+    // Both tables, with the one key.
+    const tables = Object.values(template.findResources('AWS::DynamoDB::GlobalTable'));
+    expect(tables).toHaveLength(2);
+    for (const table of tables) {
+      expect(table.Properties).toMatchObject({
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+        Replicas: [expect.objectContaining({ SSESpecification: { KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } } })],
+      });
+    }
     const keyStatements = statementsAllowing(template, 'kms:Decrypt');
-    expect(keyStatements).toHaveLength(3); // one per function
+    expect(keyStatements).toHaveLength(routeNames.length); // one per function
     for (const statement of keyStatements) {
       expect([statement.Action].flat().sort()).toEqual([...TABLE_KEY_ACTIONS].sort());
       expect(statement.Resource).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
@@ -156,7 +167,9 @@ describe('new options, whose defaults change nothing', () => {
     const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     const { template } = synthService({ tableKmsKey: keyArn });
     template.resourceCountIs('AWS::KMS::Key', 0);
-    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', { Replicas: [Match.objectLike({ SSESpecification: { KMSMasterKeyId: keyArn } })] });
+    for (const table of Object.values(template.findResources('AWS::DynamoDB::GlobalTable'))) {
+      expect(table.Properties.Replicas[0].SSESpecification).toEqual({ KMSMasterKeyId: keyArn });
+    }
     const [rule] = rulesNamed(template, 'TableKeyInThisRegion');
     expect(rule?.Assertions[0]?.Assert).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] });
     expect(rule?.Assertions[0]?.AssertDescription).toContain(keyArn);

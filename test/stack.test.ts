@@ -7,8 +7,11 @@ import { NAG_ACKNOWLEDGEMENTS } from '../infra/nag-acknowledgements.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { McpSessionService } from '../infra/mcp-session-service.js';
 import { DEADLINE_BUDGET } from '../lib/deadline-budget.js';
-import { routeKey, routes } from '../lib/routes.js';
-import { actionsOf, serviceInStack, synthService as synth, type Statement } from './support/synth-stack.js';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { TABLE_ACTIONS } from '../infra/table-access.js';
+import { routeKey, routeNames, routes, type RouteName } from '../lib/routes.js';
+import { createStreamsTableInput } from '../lib/table-schema.js';
+import { actionsOf, serviceInStack, statementsAllowing, synthService as synth, type Statement } from './support/synth-stack.js';
 
 describe('McpSessionService in a user\'s stack', () => {
   let template: Template;
@@ -16,8 +19,11 @@ describe('McpSessionService in a user\'s stack', () => {
   let service: McpSessionService;
   beforeAll(() => ({ stack, service, template } = synth()));
 
+  const tableResource = (table: TableV2) => template.toJSON().Resources[stack.getLogicalId(table.node.defaultChild as never)] as { Properties: Record<string, unknown>; DeletionPolicy: string };
+
   it('has a TableV2: sessionId key, on-demand, TTL on expiresAt, PITR, retained with deletion protection', () => {
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 2);
+    expect(tableResource(service.table).Properties.KeySchema).toEqual([{ AttributeName: 'sessionId', KeyType: 'HASH' }]);
     template.hasResource('AWS::DynamoDB::GlobalTable', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
@@ -36,20 +42,46 @@ describe('McpSessionService in a user\'s stack', () => {
     });
   });
 
-  it('a dev stack may destroy its table, and then drops deletion protection', () => {
-    const dev = synth({ tableRemoval: 'destroy' }).template;
-    dev.hasResource('AWS::DynamoDB::GlobalTable', {
-      DeletionPolicy: 'Delete',
-      Properties: { Replicas: [Match.objectLike({ DeletionProtectionEnabled: false })] },
+  it('has a second TableV2 for the session streams: sessionId + stream keys, on-demand, TTL on expiresAt, PITR, retained with deletion protection', () => {
+    const streams = tableResource(service.streamsTable);
+    expect(streams.DeletionPolicy).toBe('Retain');
+    expect(streams.Properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'sessionId', KeyType: 'HASH' },
+        { AttributeName: 'stream', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'sessionId', AttributeType: 'S' },
+        { AttributeName: 'stream', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      Replicas: [expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
     });
+    // The stack's table schema and the local/test one are one description (lib/table-schema.ts).
+    const input = createStreamsTableInput('x');
+    expect(streams.Properties.KeySchema).toEqual(input.KeySchema);
+    expect(streams.Properties.AttributeDefinitions).toEqual(input.AttributeDefinitions);
   });
 
-  it('has three Node.js 24 arm64 functions configured with the table name, 512 MB, and the Lambda timeout from DEADLINE_BUDGET.lambdaTimeoutSeconds', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+  it('a dev stack may destroy its tables, and then drops deletion protection', () => {
+    const dev = synth({ tableRemoval: 'destroy' }).template;
+    const tables = Object.values(dev.findResources('AWS::DynamoDB::GlobalTable'));
+    expect(tables).toHaveLength(2);
+    for (const table of tables) {
+      expect(table.DeletionPolicy).toBe('Delete');
+      expect(table.Properties.Replicas[0].DeletionProtectionEnabled).toBe(false);
+    }
+  });
+
+  it('has one Node.js 24 arm64 function per route, configured with both table names, 512 MB, and the Lambda timeout from DEADLINE_BUDGET.lambdaTimeoutSeconds', () => {
+    template.resourceCountIs('AWS::Lambda::Function', routeNames.length);
+    expect(Object.keys(service.functions).sort()).toEqual([...routeNames].sort());
     const functions = template.findResources('AWS::Lambda::Function');
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', MemorySize: 512, Timeout: DEADLINE_BUDGET.lambdaTimeoutSeconds });
       expect(fn.Properties.Environment.Variables.TABLE_NAME).toEqual({ Ref: stack.getLogicalId(service.table.node.defaultChild as never) });
+      expect(fn.Properties.Environment.Variables.STREAMS_TABLE_NAME).toEqual({ Ref: stack.getLogicalId(service.streamsTable.node.defaultChild as never) });
     }
   });
 
@@ -64,20 +96,36 @@ describe('McpSessionService in a user\'s stack', () => {
     }
   });
 
-  it('grants each function only the table actions it uses (start: PutItem, Scan, DeleteItem for the conditional prune; no BatchWriteItem)', () => {
-    const expected = {
-      start: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
-      check: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      destroy: ['dynamodb:DeleteItem'],
+  it('grants each function only the actions it uses, on only the table it uses (start: PutItem, Scan, DeleteItem for the conditional prune; updateState: UpdateItem; no BatchWriteItem on the sessions table)', () => {
+    const sessionsArn = { 'Fn::GetAtt': [stack.getLogicalId(service.table.node.defaultChild as never), 'Arn'] };
+    const streamsArn = { 'Fn::GetAtt': [stack.getLogicalId(service.streamsTable.node.defaultChild as never), 'Arn'] };
+    const expected: Record<RouteName, { sessions?: string[]; streams?: string[] }> = {
+      start: { sessions: ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:Scan'] },
+      check: { sessions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+      destroy: { sessions: ['dynamodb:DeleteItem'] },
+      updateState: { sessions: ['dynamodb:UpdateItem'] },
+      appendMessage: { streams: ['dynamodb:PutItem', 'dynamodb:Query'] },
+      readMessages: { streams: ['dynamodb:Query'] },
+      lastSeq: { streams: ['dynamodb:Query'] },
+      removeStream: { streams: ['dynamodb:BatchWriteItem', 'dynamodb:Query'] },
     };
     const policies = template.findResources('AWS::IAM::Policy');
     const logActions = ['logs:CreateLogStream', 'logs:PutLogEvents'];
-    for (const [name, actions] of Object.entries(expected)) {
-      const role = stack.getLogicalId(service.functions[name as keyof typeof expected].role?.node.defaultChild as never);
+    for (const name of routeNames) {
+      const role = stack.getLogicalId(service.functions[name].role?.node.defaultChild as never);
       const attached = Object.values(policies).filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role));
-      expect(actionsOf(attached.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]))).toEqual([...actions, ...logActions].sort());
+      const statements = attached.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+      const { sessions = [], streams = [] } = expected[name];
+      expect(actionsOf(statements), name).toEqual([...sessions, ...streams, ...logActions].sort());
+      // Each table statement names exactly its table: no index, no wildcard, never the other table.
+      const onTable = (arn: unknown) => statements.filter((st) => JSON.stringify(st.Resource) === JSON.stringify(arn));
+      expect(actionsOf(onTable(sessionsArn)), `${name} on the sessions table`).toEqual([...sessions].sort());
+      expect(actionsOf(onTable(streamsArn)), `${name} on the streams table`).toEqual([...streams].sort());
+      const dynamo = statements.filter((st) => actionsOf([st]).some((action) => action.startsWith('dynamodb:')));
+      expect(dynamo.length, name).toBe(onTable(sessionsArn).length + onTable(streamsArn).length);
     }
-    expect(JSON.stringify(policies)).not.toContain('BatchWriteItem');
+    for (const name of routeNames) expect([...TABLE_ACTIONS[name]].sort()).toEqual(expected[name].sessions ?? []);
+    expect(statementsAllowing(template, 'dynamodb:BatchWriteItem').map((st) => st.Resource)).toEqual([streamsArn]);
     // No AWS managed policies: each role has exactly the inline grants above.
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
@@ -98,21 +146,26 @@ describe('McpSessionService in a user\'s stack', () => {
     const statements = Object.values(Template.fromStack(withInvoker.stack).findResources('AWS::IAM::Policy'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
       .filter((s) => actionsOf([s]).includes('execute-api:Invoke'));
-    // One statement per route, each scoped to that route's method and path on this API's stages.
-    expect(statements).toHaveLength(Object.keys(routes).length);
+    // One statement per distinct route ARN (CDK's ARN keeps a path up to its first parameter), each
+    // scoped to a method and path on this API's stages: together, exactly the routes.
     const resources = statements.map((s) => JSON.stringify(s.Resource));
-    for (const path of ['/POST/sessions"', '/GET/sessions/*"', '/DELETE/sessions/*"']) {
-      expect(resources.filter((r) => r.includes(path))).toHaveLength(1);
+    const paths = ['/POST/sessions"', '/GET/sessions/*"', '/DELETE/sessions/*"', '/PATCH/sessions/*"', '/POST/sessions/*"'];
+    expect(statements).toHaveLength(paths.length);
+    for (const path of paths) expect(resources.filter((r) => r.includes(path))).toHaveLength(1);
+    expect(actionsOf(statements)).toEqual(Array(paths.length).fill('execute-api:Invoke'));
+    // Every route is covered by one of them.
+    for (const route of Object.values(routes)) {
+      const prefix = `/${route.method}${route.path.replace(/\{.*$/, '')}`;
+      expect(resources.some((r) => r.includes(route.path.includes('{') ? `${prefix}*"` : `${prefix}"`)), routeKey(route)).toBe(true);
     }
-    expect(actionsOf(statements)).toEqual(Array(3).fill('execute-api:Invoke'));
   });
 
   it('sets a retention on every log group: 30 days by default, or logRetentionDays', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(4); // three functions and the API access log
+    expect(groups).toHaveLength(routeNames.length + 1); // one per function and the API access log
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
     const week = Object.values(synth({ logRetentionDays: 7 }).template.findResources('AWS::Logs::LogGroup'));
-    expect(week.map((group) => group.Properties.RetentionInDays)).toEqual([7, 7, 7, 7]);
+    expect(week.map((group) => group.Properties.RetentionInDays)).toEqual(Array(routeNames.length + 1).fill(7));
   });
 
   it('logs API access as JSON with the route key, never the raw path (which holds session ids), and the integration error message', () => {
@@ -143,19 +196,38 @@ describe('McpSessionService in a user\'s stack', () => {
     expect(lowStage?.Properties.RouteSettings).toEqual({ 'POST /sessions': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 } });
   });
 
-  it('has a dashboard and the five alarms, notifying a topic when one is given', () => {
+  it('has a dashboard and the six alarms, notifying a topic when one is given', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
     for (const metric of ['SessionsStarted', 'ChecksActive', 'ChecksInactive', 'Slides', 'Destroys', 'ItemsPruned', 'StoreErrors', '5xx', '4xx', 'Latency', 'Throttles', 'ThrottledRequests']) {
       expect(body).toContain(metric);
     }
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(6);
     const described = alarms.map((a) => String(a.Properties.AlarmDescription));
-    for (const topic of ['5xx', '503', 'throttled', 'DynamoDB throttled', 'p99']) expect(described.some((d) => d.includes(topic))).toBe(true);
+    for (const topic of ['5xx', '503', 'throttled', 'DynamoDB throttled requests on the sessions table', 'DynamoDB throttled requests on the session streams table', 'p99']) {
+      expect(described.some((d) => d.includes(topic))).toBe(true);
+    }
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toBeUndefined();
     const notified = synth({ alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:pager' }).template;
     for (const alarm of Object.values(notified.findResources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:us-east-1:123456789012:pager']);
+  });
+
+  it('each table\'s throttle alarm watches exactly the operations its functions are granted, on that table', () => {
+    const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'));
+    const watched = (logicalIdPrefix: string) => {
+      const [, alarm] = alarms.find(([id]) => id.startsWith(logicalIdPrefix)) ?? [];
+      const metrics = (alarm?.Properties.Metrics ?? []) as { MetricStat?: { Metric: { Dimensions: { Name: string; Value: unknown }[] } } }[];
+      return metrics.flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.Dimensions] : []));
+    };
+    const operations = (dimensions: { Name: string; Value: unknown }[][]) => dimensions.map((d) => d.find((x) => x.Name === 'Operation')?.Value).sort();
+    const tables = (dimensions: { Name: string; Value: unknown }[][]) => [...new Set(dimensions.map((d) => JSON.stringify(d.find((x) => x.Name === 'TableName')?.Value)))];
+    const sessions = watched('SessionsOperationsDynamoThrottles');
+    const streams = watched('SessionsOperationsStreamsDynamoThrottles');
+    expect(operations(sessions)).toEqual(['DeleteItem', 'GetItem', 'PutItem', 'Scan', 'UpdateItem']);
+    expect(operations(streams)).toEqual(['BatchWriteItem', 'PutItem', 'Query']);
+    expect(tables(sessions)).toEqual([JSON.stringify({ Ref: stack.getLogicalId(service.table.node.defaultChild as never) })]);
+    expect(tables(streams)).toEqual([JSON.stringify({ Ref: stack.getLogicalId(service.streamsTable.node.defaultChild as never) })]);
   });
 
   it('alarm math fills sparse metrics with FILL(m, 0) and puts no constant inside a series array', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
+import { routeNames } from '../lib/routes.js';
 
 const run = promisify(execFile);
 const out = mkdtempSync(join(tmpdir(), 'mcp-sessions-cdk-'));
@@ -21,7 +22,7 @@ it('`cdk synth -c invokerRoleArns=…` runs offline with no AWS credentials, pas
   const template = JSON.parse(readFileSync(join(out, 'McpSessions.template.json'), 'utf8')) as { Resources: Record<string, Resource> };
   const resources = Object.values(template.Resources);
   const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
-  expect(functions).toHaveLength(3);
+  expect(functions).toHaveLength(routeNames.length);
   for (const fn of functions) {
     const asset = String(fn.Properties.Code?.S3Key).replace(/\.zip$/, '');
     expect(existsSync(join(out, `asset.${asset}`, 'index.js'))).toBe(true);
@@ -29,6 +30,7 @@ it('`cdk synth -c invokerRoleArns=…` runs offline with no AWS credentials, pas
   // The app's stack holds McpSessionService under the id "Default": the retained table keeps the
   // logical id it had before the construct, so an update never replaces it.
   expect(template.Resources.Sessions8896A56D?.Type).toBe('AWS::DynamoDB::GlobalTable');
+  expect(template.Resources.Streams72478C78?.Type).toBe('AWS::DynamoDB::GlobalTable');
   const granted = resources.filter((r) => r.Type === 'AWS::IAM::Policy').flatMap((r) => r.Properties.Roles ?? []);
   expect(granted.filter((role) => typeof role === 'string').sort()).toEqual(['front-end', 'other-front-end']);
 }, 120_000);
