@@ -5,7 +5,9 @@
  */
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { injectAwsError } from './support/fakes.js';
 import { streamsTable } from '../lib/table-schema.js';
 import { WRITER_GONE_ERROR } from '../lib/mcp/sdk/index.js';
 import {
@@ -45,8 +47,8 @@ describe('sharedSessionHandler: one session across stateless instances', () => {
     return pair;
   }
 
-  async function connect(route: (outgoing: Outgoing) => Instance | 'refuse'): Promise<TestClient> {
-    const client = connectClient(route);
+  async function connect(route: (outgoing: Outgoing) => Instance | 'refuse', answer?: Parameters<typeof connectClient>[2]): Promise<TestClient> {
+    const client = connectClient(route, 'alice', answer);
     open.clients.push(client);
     await client.client.connect(client.transport);
     return client;
@@ -171,5 +173,69 @@ describe('sharedSessionHandler: one session across stateless instances', () => {
     // The client reconnects once more after an error; the stream is complete: 204, and it stops.
     await eventually(() => client.sent.some((s) => s.outgoing.lastEventId !== null && s.status === 204));
     void b;
+  });
+
+  it('an elicitation sent after the stream closed for polling reaches the client on the resumed stream, answered via the other instance', async () => {
+    const [a, b] = await twoInstances();
+    // Calls to A, the resumed GET to B, the answer to A's neighbour: B.
+    const client = await connect((outgoing) => (isStandaloneGet(outgoing) ? 'refuse' : outgoing.method === 'GET' || isAnswer(outgoing) ? b : a));
+    const result = await client.client.callTool({ name: 'slow-ask' });
+    expect(JSON.parse(textOf(result))).toEqual({ action: 'accept', content: { name: 'Ada' } });
+    expect(client.sent.filter((s) => s.outgoing.lastEventId !== null).map((s) => [s.instance, s.status])).toEqual([['B', 200]]);
+    expect(client.sent.filter((s) => isAnswer(s.outgoing)).map((s) => s.instance)).toEqual(['B']);
+    await eventually(async () => (await relayItems(client.transport.sessionId ?? '')) === 0);
+  });
+
+  it('an unanswered server->client request times out as a JSON-RPC error in the tool; a late answer is still taken', async () => {
+    const [a, b] = await twoInstances({ relayTimeoutMs: 300 });
+    let answered = false;
+    const client = await connect(
+      (outgoing) => (isStandaloneGet(outgoing) ? 'refuse' : isAnswer(outgoing) ? b : a),
+      async () => {
+        await eventually(() => answered);
+        return { name: 'late' };
+      },
+    );
+    const result = (await client.client.callTool({ name: 'ask' })) as { isError?: boolean };
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/timed out/i);
+    answered = true;
+    // The late answer is still taken (202) and kept only until the streams' retention.
+    await eventually(() => client.sent.some((s) => isAnswer(s.outgoing) && s.status === 202));
+  });
+
+  it('a cancellation POSTed to the instance running the request aborts it there', async () => {
+    const [a] = await twoInstances();
+    const client = await connect((outgoing) => (isStandaloneGet(outgoing) ? 'refuse' : a));
+    const cancel = new AbortController();
+    const call = client.client.callTool({ name: 'wait', arguments: { latch: 'cancel-1' } }, undefined, { signal: cancel.signal });
+    call.catch(() => undefined);
+    await eventually(() => client.sent.some((s) => isCall(s.outgoing, 'wait') && s.status === 200));
+    cancel.abort('changed my mind');
+    await eventually(() => latches.notes.includes('aborted:cancel-1'));
+    await expect(call).rejects.toThrow();
+  });
+
+  it('a store that does not answer: setLevel gets a JSON-RPC error, a relayed answer a 503 - nothing hangs', async () => {
+    const [a, b] = await twoInstances({ storeDeadlineMs: 1500 });
+    const client = await connect((outgoing) => (isStandaloneGet(outgoing) ? 'refuse' : a));
+    const throttled = () => Object.assign(new Error('throttled'), { name: 'ThrottlingException', $fault: 'client', $metadata: {} });
+    injectAwsError(a.sessions.raw, 'UpdateItemCommand', throttled);
+    await expect(client.client.setLoggingLevel('error')).rejects.toMatchObject({ code: -32603, message: expect.stringMatching(/temporarily unavailable/) });
+
+    injectAwsError(b.streams.raw, 'PutItemCommand', throttled);
+    const answer = await fetch(b.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': client.transport.sessionId ?? '',
+        'mcp-protocol-version': client.transport.protocolVersion ?? '',
+        'x-demo-user': 'alice',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: `relay:${randomUUID()}`, result: { action: 'decline' } }),
+    });
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('retry-after')).toBe('1');
   });
 });

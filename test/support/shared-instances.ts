@@ -51,6 +51,9 @@ export class Latches {
   open(name: string): void {
     this.get(name).open();
   }
+
+  /** What tools noted (e.g. `aborted:<latch>`), in order. */
+  readonly notes: string[] = [];
 }
 
 /** Tools: echo, ask (elicitation), log (one message per level), touch (resources/updated), slow and hang (closeSSEStream). */
@@ -84,6 +87,19 @@ export function buildTestServer(instance: string, latches: Latches): McpServer {
     await latches.wait(latch, extra.signal);
     await say(extra, 'n3');
     return text(`slow done on ${instance}`);
+  });
+  server.registerTool('slow-ask', {}, async (extra) => {
+    extra.closeSSEStream?.();
+    const answer = await server.server.elicitInput(
+      { mode: 'form', message: 'Still there?', requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } },
+      { relatedRequestId: extra.requestId },
+    );
+    return text(JSON.stringify(answer));
+  });
+  server.registerTool('wait', { inputSchema: { latch: z.string() } }, async ({ latch }, extra) => {
+    await latches.wait(latch, extra.signal);
+    if (extra.signal.aborted) latches.notes.push(`aborted:${latch}`);
+    return text('waited');
   });
   server.registerTool('hang', {}, async (extra) => {
     await say(extra, 'h1');
@@ -228,7 +244,11 @@ export const isAnswer = (outgoing: Outgoing): boolean => {
 export const isCall = (outgoing: Outgoing, tool: string): boolean =>
   outgoing.method === 'POST' && (outgoing.body as { method?: string; params?: { name?: string } } | undefined)?.params?.name === tool;
 
-export function connectClient(route: Route, user = 'alice', answer: (message: string) => Record<string, unknown> = () => ({ name: 'Ada' })): TestClient {
+export function connectClient(
+  route: Route,
+  user = 'alice',
+  answer: (message: string) => Record<string, unknown> | Promise<Record<string, unknown>> = () => ({ name: 'Ada' }),
+): TestClient {
   const sent: Sent[] = [];
   const fetchVia: FetchLike = async (url, init) => {
     const headers = new Headers(init?.headers);
@@ -246,7 +266,7 @@ export function connectClient(route: Route, user = 'alice', answer: (message: st
   const client = new Client({ name: 'shared-test-client', version: '1.0.0' }, { capabilities: { elicitation: {} } });
   const logs: unknown[] = [];
   const updates: string[] = [];
-  client.setRequestHandler(ElicitRequestSchema, async (request) => ({ action: 'accept', content: answer(request.params.message) }));
+  client.setRequestHandler(ElicitRequestSchema, async (request) => ({ action: 'accept', content: await answer(request.params.message) }));
   client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
     logs.push(notification.params.data);
   });
