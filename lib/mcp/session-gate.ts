@@ -2,15 +2,15 @@ import { DEADLINE_BUDGET, deadlineSignal, sessionClientWorstCaseMs } from '../de
 import { StoreUnavailableError, errorName } from '../errors.js';
 import { RETRY_AFTER_SECONDS } from '../routes.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { InvalidStartInputError, parseStartOptions, type SessionMetadata, type SessionStore } from '../session-store.js';
+import { InvalidStartInputError, parseStartOptions, type SessionMetadata, type SessionState, type SessionStore } from '../session-store.js';
 import { SessionServiceError } from '../session-client.js';
-import { readBoundedText } from './bounded-body.js';
+import { storeCallWithin } from './call-deadline.js';
+import { readRequestText } from './request-body.js';
 import { hostRefusedResponse, hostValidator, type HostValidationOptions } from './host-validation.js';
 import { readInitializeAnswer, withHeader } from './initialize-answer.js';
 import { asInitializeRequest, isBatchWithInitialize, jsonRpcError, parseJson, type InitializeRequest } from './json-rpc.js';
 import { ownerForPrincipal } from './principal-owner.js';
 import { SESSION_PROTOCOL_VERSIONS, checkVersionPolicy, requestVersion } from './protocol-versions.js';
-import { withDeadline } from './store-deadline.js';
 
 export { SESSION_PROTOCOL_VERSIONS, PROTOCOL_VERSION_HEADER } from './protocol-versions.js';
 export { ownerForPrincipal } from './principal-owner.js';
@@ -20,6 +20,8 @@ export interface GateSession {
   sessionId: string;
   /** Stored at initialize: the negotiated protocolVersion, and the client's clientInfo and capabilities. */
   metadata?: SessionMetadata;
+  /** What changed during the session (log level, subscriptions), as the gate's check read it; absent until set. */
+  state?: SessionState;
 }
 
 export interface GateContext {
@@ -111,9 +113,9 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
   };
   const ownerOption = (principal: string | undefined) => (principal === undefined ? {} : { owner: ownerForPrincipal(principal) });
   const principalField = (principal: string | undefined) => (principal === undefined ? {} : { principal });
-  /** Each store call gets its own deadline, which a client that hangs up ends sooner. */
+  /** Each store call gets its own deadline, which a client that hangs up ends sooner, let go once the call settles. */
   const storeCall = <T>(request: Request, operation: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> =>
-    withDeadline(operation, deadlineSignal(storeDeadlineMs, request.signal), call);
+    storeCallWithin(operation, storeDeadlineMs, request.signal, call);
 
   /** The handler's failures are its own: logged by name, answered as a JSON-RPC internal error. */
   async function callHandler(request: Request, context: GateContext): Promise<Response> {
@@ -187,7 +189,7 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
     if (version !== undefined && typeof negotiated === 'string' && version !== negotiated) {
       return jsonRpcError(400, -32000, 'Bad Request: MCP-Protocol-Version does not match the version negotiated for this session');
     }
-    const session: GateSession = { sessionId, ...(status.metadata ? { metadata: status.metadata } : {}) };
+    const session: GateSession = { sessionId, ...(status.metadata ? { metadata: status.metadata } : {}), ...(status.state ? { state: status.state } : {}) };
     return callHandler(request, { parsedBody, ...principalField(principal), session });
   }
 
@@ -203,7 +205,7 @@ export function sessionGate(options: SessionGateOptions, handle: McpHandler): (r
 
     let parsedBody: unknown;
     if (request.method === 'POST') {
-      const body = await readBoundedText(request, maxBodyBytes);
+      const body = await readRequestText(request, maxBodyBytes);
       if (body.tooLarge) return jsonRpcError(413, -32000, `Payload Too Large: Request body must not exceed ${maxBodyBytes} bytes`);
       const parsed = parseJson(body.text);
       if (!parsed.ok) return jsonRpcError(400, -32700, 'Parse error: Invalid JSON');
