@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readRequestText } from '../lib/mcp/request-body.js';
 
-const post = (body: BodyInit, headers: Record<string, string> = {}): Request =>
+const post = (body: string | ReadableStream<Uint8Array>, headers: Record<string, string> = {}): Request =>
   new Request('http://localhost/mcp', { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
 
 /** A body streamed in chunks with no Content-Length, as a chunked request arrives. */
