@@ -263,7 +263,7 @@ describe('SessionStreamsClient: an append is sent again only when it certainly n
     expect(sleeps).toHaveLength(2);
   });
 
-  it('a clock-skew rejection (API Gateway's, before any function ran) is re-signed and sent once more', async () => {
+  it('a clock-skew rejection (API Gateway\'s, before any function ran) is re-signed and sent once more', async () => {
     const server = await serve((seen, index) =>
       index === 0
         ? { status: 403, headers: { 'x-amzn-errortype': 'InvalidSignatureException', date: new Date(Date.now() + 3_600_000).toUTCString() }, body: '{"message":"Signature expired: 20261124T102030Z is now earlier than ..."}' }
