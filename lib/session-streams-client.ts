@@ -59,7 +59,9 @@ export class SessionStreamsClient implements SessionStreams {
   /**
    * Up to `limit` messages after `afterSeq`. The service answers at most MESSAGES_PAGE_MAX_BYTES at a
    * time and says when it stopped short for size; this reads on until it has `limit` or the stream
-   * has no more, so large messages never make a read look like the end of the stream.
+   * has no more, so large messages never make a read look like the end of the stream. Each page is
+   * one call (with SessionClient's retries and per-attempt timeout), so a read of many large messages
+   * is several: pass a signal to bound the whole read.
    */
   async readAfter(sessionId: string, streamId: string, afterSeq: number, options: ReadOptions = {}): Promise<StreamMessage[]> {
     validateIds(sessionId, streamId);
