@@ -7,7 +7,9 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { injectAwsError } from './support/fakes.js';
+import { startRoundRobinProxy } from './support/round-robin-proxy.js';
 import { streamsTable } from '../lib/table-schema.js';
 import { WRITER_GONE_ERROR } from '../lib/mcp/sdk/index.js';
 import {
@@ -237,5 +239,29 @@ describe('sharedSessionHandler: one session across stateless instances', () => {
     });
     expect(answer.status).toBe(503);
     expect(answer.headers.get('retry-after')).toBe('1');
+  });
+
+  it('behind a round-robin proxy with no stickiness: elicitation, logging and a stream closed for polling all work', async () => {
+    const [a, b] = await twoInstances();
+    const proxy = await startRoundRobinProxy({ targets: [new URL(a.url).origin, new URL(b.url).origin] });
+    try {
+      const client = connectClient(() => 'refuse');
+      const transport = new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`), { requestInit: { headers: { 'x-demo-user': 'alice' } } });
+      await client.client.connect(transport);
+      try {
+        expect(JSON.parse(textOf(await client.client.callTool({ name: 'ask' })))).toEqual({ action: 'accept', content: { name: 'Ada' } });
+        latches.open('proxy-1');
+        expect(textOf(await client.client.callTool({ name: 'slow', arguments: { latch: 'proxy-1' } }))).toMatch(/^slow done on [AB]$/);
+        await client.client.setLoggingLevel('error');
+        await client.client.callTool({ name: 'log' });
+        expect(client.logs).toEqual(['n1', 'n2', 'n3', 'error']);
+        expect(proxy.forwarded.every((n) => n > 2)).toBe(true);
+      } finally {
+        await transport.terminateSession().catch(() => undefined);
+        await client.client.close();
+      }
+    } finally {
+      await proxy.close();
+    }
   });
 });
