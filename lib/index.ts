@@ -21,6 +21,7 @@ export {
 } from './session-streams.js';
 export type { ReadOptions, SessionStreams, StreamInputProblem, StreamMessage } from './session-streams.js';
 export { SessionClient, SessionServiceError } from './session-client.js';
+export { SessionStreamsClient } from './session-streams-client.js';
 export type { SessionClientOptions, SessionClientSigning } from './session-client.js';
 export {
   InvalidStartInputError,

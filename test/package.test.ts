@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routeNames } from '../lib/routes.js';
 import { apiEvent } from '../scripts/local/api-event.js';
 import { freePort } from '../scripts/local/dynamodb-local.js';
 import { launchTs, type Launched } from '../scripts/local/launch-ts.js';
@@ -90,7 +91,7 @@ describe('npm pack: what the tarball holds', () => {
         'dist/lib/mcp/sdk/index.d.ts',
         'dist/infra/index.js',
         'dist/infra/index.d.ts',
-        ...['start', 'check', 'destroy'].flatMap((name) => [`dist/functions/${name}/index.js`, `dist/functions/${name}/index.js.map`, `dist/functions/${name}/package.json`]),
+        ...routeNames.flatMap((name) => [`dist/functions/${name}/index.js`, `dist/functions/${name}/index.js.map`, `dist/functions/${name}/package.json`]),
         'CHANGELOG.md',
         'LICENSE',
         'README.md',
@@ -194,25 +195,25 @@ describe.concurrent('a fresh project with the tarball and only its peers install
       // execute-api:Invoke on exactly the three routes of this API, any stage.
       invoke: {
         effects: ['Allow'],
-        resources: ['DELETE /sessions/*', 'GET /sessions/*', 'POST /sessions'].map(
+        resources: ['DELETE /sessions/*', 'GET /sessions/*', 'PATCH /sessions/*', 'POST /sessions', 'POST /sessions/*'].map(
           (route) => `arn:{AWS::Partition}:execute-api:{AWS::Region}:{AWS::AccountId}:<api>/*/${route.replace(' ', '')}`,
         ),
       },
-      // The table's name where sessionStoreFromEnvironment reads it, and the store's table actions on that table only.
+      // The tables' names where sessionStoreFromEnvironment and sessionStreamsFromEnvironment read them, and the library's actions on those tables only.
       inProcess: {
-        environment: { MCP_SESSIONS_TABLE_NAME: '<table>' },
-        actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
-        resources: ['<table>.Arn'],
+        environment: { MCP_SESSIONS_TABLE_NAME: '<table>', MCP_SESSIONS_STREAMS_TABLE_NAME: '<streams>' },
+        actions: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+        resources: ['<streams>.Arn', '<table>.Arn'],
       },
       // The package's own bundles, deployed as they ship.
       sessionFunctions: Object.fromEntries(
-        ['start', 'check', 'destroy'].map((name) => [
+        routeNames.map((name) => [
           name,
           { handler: 'index.handler', runtime: 'nodejs24.x', architectures: ['arm64'], codeFromAsset: true, sameAsPackagedBundle: true },
         ]),
       ),
       esbuildResolvable: false,
-      tables: 1,
+      tables: 2,
       httpApis: 1,
       dashboards: 1,
       alarms: expect.any(Number),
