@@ -23,9 +23,6 @@ export interface SessionTransportOptions {
   logger?: Logger;
 }
 
-/** A transport's message-sending side, as the SDK transports have it. */
-export type InnerTransport = Transport;
-
 const RESTORE_ID = 'mcp-sessions:restore-initialize';
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -59,7 +56,7 @@ export class SessionTransport implements Transport {
   private restored: ((ok: boolean) => void) | undefined;
 
   constructor(
-    readonly inner: InnerTransport,
+    readonly inner: Transport,
     private readonly options: SessionTransportOptions,
   ) {
     this.sessionId = options.sessionId;

@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '../../logger.js';
 import { RETRY_AFTER_SECONDS } from '../../routes.js';
 import { sessionTag } from '../../session-id.js';
 import type { SessionState, SessionStore } from '../../session-store.js';
-import type { SessionStreams } from '../../session-streams.js';
+import { InvalidStreamInputError, type SessionStreams } from '../../session-streams.js';
 import { jsonRpcError, type JsonRpcId } from '../json-rpc.js';
 import type { GateContext, GateSession, McpHandler } from '../session-gate.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, SessionEventStore } from './session-event-store.js';
@@ -220,7 +220,14 @@ export function sharedSessionHandler(options: SharedSessionHandlerOptions): Shar
     if (session.metadata !== undefined) await transport.restoreInitialize(session.metadata);
     for (const id of requestIds) running.set(runningKey(sessionId, id), transport);
 
-    const response = await inner.handleRequest(request, { parsedBody });
+    let response: Response;
+    try {
+      response = await inner.handleRequest(request, { parsedBody });
+    } catch (error) {
+      forget();
+      release(server);
+      throw error;
+    }
     if (!mediaType(response.headers.get('content-type')).startsWith('text/event-stream')) {
       forget();
       release(server);
@@ -256,6 +263,8 @@ export function sharedSessionHandler(options: SharedSessionHandlerOptions): Shar
     try {
       rest = await takeRelayAnswers(session.sessionId, messages, request.signal);
     } catch (error) {
+      // Too large for a stream message (256 KiB): the waiting request will time out.
+      if (error instanceof InvalidStreamInputError) return jsonRpcError(400, -32600, `Invalid Request: ${error.message}`);
       if (!(error instanceof StoreUnavailableError)) throw error;
       logger.warn('relayed answer not stored: store unavailable', { session: sessionTag(session.sessionId), error: errorName(error.cause) });
       return storeUnavailable();
