@@ -20,9 +20,8 @@ import {
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { sessionGate, toNodeListener, type McpHandler } from '../../lib/mcp/index.js';
-import { sharedSessionHandler, type SharedGateSession, type SharedSessionHandler, type SharedSessionHandlerOptions } from '../../lib/mcp/sdk/index.js';
-import type { SessionState, SessionStore } from '../../lib/session-store.js';
+import { sessionGate, toNodeListener } from '../../lib/mcp/index.js';
+import { sharedSessionHandler, type SharedSessionHandler, type SharedSessionHandlerOptions } from '../../lib/mcp/sdk/index.js';
 import { createStreamsTestTable, createTestTable, storeOn, streamsOn, type StoreFixture, type StreamsFixture, type TestTable } from './dynamo.js';
 
 /** Test-controlled waits inside tools: a tool waits on a named latch until the test opens it. */
@@ -150,26 +149,7 @@ export async function startInstance(
     retryIntervalMs: 50,
     ...options,
   });
-  // Until the gate hands the handler the state its check returned (GateSession.state), the harness
-  // does: it keeps each check's state and adds it to the session the handler gets. No request more.
-  const checked = new Map<string, SessionState | undefined>();
-  const store: SessionStore = {
-    start: (o) => sessions.store.start(o),
-    destroy: (id, o) => sessions.store.destroy(id, o),
-    updateState: (id, change, o) => sessions.store.updateState(id, change, o),
-    check: async (id, o) => {
-      const status = await sessions.store.check(id, o);
-      checked.set(id, status.active ? status.state : undefined);
-      return status;
-    },
-  };
-  const withState: McpHandler = (request, context) => {
-    const session = context.session as SharedGateSession | undefined;
-    if (session === undefined || 'state' in session) return handler(request, context);
-    const state = checked.get(session.sessionId);
-    return handler(request, { ...context, session: { ...session, ...(state === undefined ? {} : { state }) } });
-  };
-  const gate = sessionGate({ store, principalOf: (request) => request.headers.get('x-demo-user') ?? undefined, requireOwner: true }, withState);
+  const gate = sessionGate({ store: sessions.store, principalOf: (request) => request.headers.get('x-demo-user') ?? undefined, requireOwner: true }, handler);
   const http: HttpServer = createServer(toNodeListener(gate));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;

@@ -8,7 +8,7 @@ import { StoreUnavailableError, errorName } from '../../errors.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { RETRY_AFTER_SECONDS } from '../../routes.js';
 import { sessionTag } from '../../session-id.js';
-import type { SessionState, SessionStore } from '../../session-store.js';
+import type { SessionStore } from '../../session-store.js';
 import { InvalidStreamInputError, type SessionStreams } from '../../session-streams.js';
 import { jsonRpcError, type JsonRpcId } from '../json-rpc.js';
 import type { GateContext, GateSession, McpHandler } from '../session-gate.js';
@@ -23,8 +23,8 @@ import { watchBody } from './watched-body.js';
 /** The SSE `retry` hint (ms): how soon a client reconnects to a stream closed for polling. */
 export const DEFAULT_RETRY_INTERVAL_MS = 1000;
 
-/** A session as the gate hands it over, with the state its check returned (when the gate passes it on). */
-export type SharedGateSession = GateSession & { state?: SessionState };
+/** A session as the gate hands it over, with the state its check returned. */
+export type SharedGateSession = GateSession;
 
 export interface CreateServerContext {
   /** The request's principal, if the gate found one. */
