@@ -21,8 +21,14 @@ const DEFAULT_RUNS: readonly SuiteRun[] = [
 
 const runner = new StackRunner();
 let suite: RunningSuite | undefined;
+/** Set once the harness is stopping (Ctrl-C, a failure): the runs do not go on. */
 let stopping = false;
+/** Holds DynamoDB Local's data (live session ids of the run) and the suite's results. */
+let tempDir: string | undefined;
+/** Set when a finished run failed: its results stay for a look; anything else is removed. */
+let keepResults = false;
 
+/** Stops everything, then exits; a second call (Ctrl-C again) exits at once. */
 async function shutdown(code: number, message?: string): Promise<never> {
   if (!stopping) {
     stopping = true;
@@ -53,19 +59,23 @@ async function main(): Promise<void> {
   }
   const extraArgs = process.argv.slice(2);
   const runs = extraArgs.length > 0 ? [{ label: `server ${extraArgs.join(' ')}`, args: extraArgs }] : DEFAULT_RUNS;
-  const tempDir = mkdtempSync(join(tmpdir(), 'mcp-conformance-'));
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-conformance-'));
+  tempDir = dir;
 
-  const stack = await runner.start(dataDirIn(tempDir));
+  const stack = await runner.start(dataDirIn(dir));
+  if (stopping) return;
   console.log(`Conformance suite against ${stack.mcpUrl}: a round-robin proxy over example instances ${INSTANCES.join(' and ')}, sessions in the local session service`);
 
   const outcomes: RunOutcome[] = [];
   for (const [index, run] of runs.entries()) {
-    const outputDir = join(tempDir, `run-${index + 1}`);
+    const outputDir = join(dir, `run-${index + 1}`);
     mkdirSync(outputDir);
     console.log(`\n${run.label}`);
     suite = runSuite(stack.mcpUrl, run, outputDir, (scenario) => console.log(`  ${scenario}`));
     const outcome = await suite.done;
     suite = undefined;
+    // Interrupted: the signal handler is stopping everything and exits; no summary of a cut run.
+    if (stopping) return;
     outcomes.push(outcome);
   }
   const forwarded = stack.proxy.forwarded.map((count, index) => `${count} to ${INSTANCES[index] ?? index}`).join(', ');
@@ -74,11 +84,8 @@ async function main(): Promise<void> {
   console.log('\n=== Conformance summary ===');
   for (const outcome of outcomes) printOutcome(outcome);
   console.log(`Proxy forwarded ${forwarded}.`);
-  rmSync(dataDirIn(tempDir), { recursive: true, force: true });
-  if (outcomes.every(runPassed)) {
-    rmSync(tempDir, { recursive: true, force: true });
-    return shutdown(0);
-  }
+  if (outcomes.every(runPassed)) return shutdown(0);
+  keepResults = true;
   console.log(`Details (each check, the suite's output): ${outcomes.map((outcome) => outcome.logFile).join(', ')}`);
   return shutdown(1);
 }
@@ -86,10 +93,12 @@ async function main(): Promise<void> {
 process.on('SIGINT', () => void shutdown(130, '\nSIGINT: stopping'));
 process.on('SIGTERM', () => void shutdown(143, '\nSIGTERM: stopping'));
 process.on('SIGHUP', () => void shutdown(129, '\nSIGHUP: stopping'));
-// Any exit, however it comes: nothing this started may keep running.
+// Any exit, however it comes (a signal twice - tsx passes Ctrl-C on too - exits at once): nothing
+// this started keeps running, and only a failed run's results stay on disk.
 process.on('exit', () => {
   suite?.kill();
   runner.killNow();
+  if (tempDir !== undefined) rmSync(keepResults ? dataDirIn(tempDir) : tempDir, { recursive: true, force: true });
 });
 // Whatever started us (tsx, npm) is gone without a chance to signal us: stop rather than run on.
 const parentPid = process.ppid;
@@ -97,4 +106,7 @@ setInterval(() => {
   if (process.ppid !== parentPid) void shutdown(1, 'npm run conformance: the process that started this one is gone; stopping.');
 }, 1000).unref();
 
-main().catch((error: unknown) => shutdown(1, `npm run conformance failed: ${error instanceof Error ? error.message : String(error)}`));
+main().catch((error: unknown) => {
+  // Failing while stopping (a process ended by the signal): the signal handler decides the exit.
+  if (!stopping) void shutdown(1, `npm run conformance failed: ${error instanceof Error ? error.message : String(error)}`);
+});

@@ -11,8 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckHandler } from '../lib/handlers/check.js';
 import { createDestroyHandler } from '../lib/handlers/destroy.js';
 import { createStartHandler } from '../lib/handlers/start.js';
+import { createUpdateStateHandler } from '../lib/handlers/update-state.js';
+import { createAppendMessageHandler } from '../lib/handlers/append-message.js';
+import { createReadMessagesHandler } from '../lib/handlers/read-messages.js';
+import { createLastSeqHandler } from '../lib/handlers/last-seq.js';
+import { createRemoveStreamHandler } from '../lib/handlers/remove-stream.js';
 import { startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
-import { createTestTable, storeOn, type StoreFixture } from './support/dynamo.js';
+import { createStreamsTestTable, createTestTable, storeOn, streamsOn, type StoreFixture } from './support/dynamo.js';
 import { launchTs, type Launched } from '../scripts/local/launch-ts.js';
 
 const TTL = 60;
@@ -85,11 +90,18 @@ describe('MCP sessions across stateless instances, end to end', () => {
 
   beforeAll(async () => {
     fixture = storeOn(await createTestTable('e2e'), { ttlSeconds: TTL });
+    // The streams on the same manual clock, so their messages age with the sessions.
+    const { streams, logger } = streamsOn(await createStreamsTestTable('e2e'), { clock: fixture.clock });
     api = await startLocalApi(
       {
         start: createStartHandler(fixture.store, fixture.logger),
         check: createCheckHandler(fixture.store, fixture.logger),
         destroy: createDestroyHandler(fixture.store, fixture.logger),
+        updateState: createUpdateStateHandler(fixture.store, fixture.logger),
+        appendMessage: createAppendMessageHandler(streams, logger),
+        readMessages: createReadMessagesHandler(streams, logger),
+        lastSeq: createLastSeqHandler(streams, logger),
+        removeStream: createRemoveStreamHandler(streams, logger),
       },
       { port: 0 },
     );

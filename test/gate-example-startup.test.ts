@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exampleMcpHandler } from '../examples/mcp-server/app.js';
 import { PROBE_DEADLINE_MS, consoleLogger, unreachableMessage } from '../examples/mcp-server/session-service.js';
 import { SessionClient } from '../lib/session-client.js';
+import { SessionStreamsClient } from '../lib/session-streams-client.js';
 import { SOURCE_CONDITION_FLAG, TSX } from '../scripts/local/launch-ts.js';
 import { DEAD_ENDPOINT, hangingEndpoint, type FaultyEndpoint } from './support/fakes.js';
 
@@ -61,19 +62,22 @@ describe('the example when the session service goes away later', () => {
   it('a store outage during a request is logged as the same one line, not a stack trace', async () => {
     const url = new URL(DEAD_ENDPOINT);
     const printed: unknown[][] = [];
+    const service = { baseUrl: url.href, signing: { kind: 'none' }, maxAttempts: 1 } as const;
+    const mcp = exampleMcpHandler({
+      store: new SessionClient(service),
+      streams: new SessionStreamsClient(service),
+      instance: 't',
+      logger: consoleLogger(url),
+      principalOf: () => 'alice',
+    });
     const spy = vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => void printed.push(args));
     try {
-      const mcp = exampleMcpHandler({
-        store: new SessionClient({ baseUrl: url.href, signing: { kind: 'none' }, maxAttempts: 1 }),
-        instance: 't',
-        logger: consoleLogger(url),
-        principalOf: () => 'alice',
-      });
       const response = await mcp(
         new Request('http://localhost/mcp', { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), headers: { 'content-type': 'application/json', 'mcp-session-id': crypto.randomUUID() } }),
       );
       expect(response.status).toBe(503);
     } finally {
+      await mcp.close();
       spy.mockRestore();
     }
     expect(printed).toEqual([[unreachableMessage(url)]]);

@@ -1,11 +1,13 @@
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { sessionTag, type Logger, type SessionStore } from 'mcp-sessions';
+import { sessionTag, type Logger, type SessionStore, type SessionStreams } from 'mcp-sessions';
 import { sessionGate } from 'mcp-sessions/mcp';
+import { sharedSessionHandler } from 'mcp-sessions/mcp/sdk';
 import { buildEverythingServer } from './everything/index.js';
 
 export interface ExampleOptions {
   store: SessionStore;
-  /** Shown by the `session_info` tool, to tell instances apart. */
+  /** Where the session's streams live: stored SSE events, the standalone stream, relayed answers. */
+  streams: SessionStreams;
+  /** Shown by the `session_info` tool, to tell instances apart; names this instance in stored streams. */
   instance: string;
   /** The authenticated principal of a request; initialize without one gets 401. */
   principalOf: (request: Request) => string | undefined;
@@ -14,27 +16,37 @@ export interface ExampleOptions {
   allowedHosts?: readonly string[] | 'any';
 }
 
+export interface ExampleHandler {
+  (request: Request): Promise<Response>;
+  /** Ends what is in flight (running tools, relays, served streams), for a clean shutdown. */
+  close(): Promise<void>;
+}
+
 /** The default when the caller wants no output (tests); Powertools' Logger or any `Logger` fits too. */
 const quietLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-/** The whole example as a Web handler: the session gate in front of the SDK's stateless transport. */
-export function exampleMcpHandler(options: ExampleOptions): (request: Request) => Promise<Response> {
+/**
+ * The whole example as a Web handler: the session gate in front of the shared session handler,
+ * which runs a fresh SDK server per request. No instance keeps anything of a session in memory:
+ * the session (with its log level and subscriptions) and its streams are in the session service.
+ */
+export function exampleMcpHandler(options: ExampleOptions): ExampleHandler {
   const logger = options.logger ?? quietLogger;
+  const shared = sharedSessionHandler({
+    store: options.store,
+    streams: options.streams,
+    createServer: (session) => buildEverythingServer(session, options.instance),
+    instanceId: options.instance,
+    logger,
+  });
   const gateOptions = {
     store: options.store,
     principalOf: options.principalOf,
     requireOwner: true,
     logger,
     ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
-    // Stateless: nothing to release when a session ends; say so (never the whole id: it is a secret).
+    // Nothing to release here when a session ends (its stream items expire); say so (never the whole id: it is a secret).
     onSessionEnded: ({ sessionId }: { sessionId: string }) => logger.info('session ended', { session: sessionTag(sessionId) }),
   };
-  return sessionGate(gateOptions, async (request, { session, parsedBody }) => {
-    // Stateless instances keep no stream open to push from later: no standalone SSE stream (spec: MAY 405).
-    if (request.method === 'GET') return new Response(null, { status: 405, headers: { allow: 'POST, DELETE' } });
-    const server = buildEverythingServer(session, options.instance);
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: false });
-    await server.connect(transport);
-    return transport.handleRequest(request, { parsedBody });
-  });
+  return Object.assign(sessionGate(gateOptions, shared), { close: () => shared.close() });
 }

@@ -6,19 +6,21 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SessionClient } from 'mcp-sessions';
+import { SessionClient, SessionStreamsClient, type SessionClientOptions } from 'mcp-sessions';
 import { toNodeListener } from 'mcp-sessions/mcp';
-import { exampleMcpHandler } from './app.js';
+import { exampleMcpHandler, type ExampleHandler } from './app.js';
 import { consoleLogger, probeSessionService, isLoopback } from './session-service.js';
 
 const sessionsUrl = new URL(process.env.MCP_SESSIONS_URL || 'http://127.0.0.1:3000');
 const loopback = isLoopback(sessionsUrl);
-const store = new SessionClient({
+const service: SessionClientOptions = {
   baseUrl: sessionsUrl.href,
   // The local server does not check signatures; the deployed API requires SigV4. The region comes
   // from an execute-api URL; a custom domain needs MCP_SESSIONS_REGION.
   signing: loopback ? { kind: 'none' } : { kind: 'sigv4', ...(process.env.MCP_SESSIONS_REGION ? { region: process.env.MCP_SESSIONS_REGION } : {}) },
-});
+};
+const store = new SessionClient(service);
+const streams = new SessionStreamsClient(service);
 const instance = process.env.INSTANCE || `example-${process.pid}`;
 
 /** ALLOWED_HOSTS: unset or empty keeps the gate's loopback default; `any` is for a proxy that checks Host itself. */
@@ -28,11 +30,12 @@ function allowedHostsFromEnv(value: string | undefined): readonly string[] | 'an
   return entries.length === 1 && entries[0]?.toLowerCase() === 'any' ? 'any' : entries;
 }
 
-let mcp: (request: Request) => Promise<Response>;
+let mcp: ExampleHandler;
 try {
   const allowedHosts = allowedHostsFromEnv(process.env.ALLOWED_HOSTS);
   mcp = exampleMcpHandler({
     store,
+    streams,
     instance,
     logger: consoleLogger(sessionsUrl),
     // Demo only: take the user from a header. A real server uses the principal its auth established.
@@ -72,6 +75,7 @@ server.listen(Number(process.env.PORT ?? 3001), '127.0.0.1', () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     server.close(() => process.exit(0));
-    server.closeAllConnections();
+    // Open SSE streams end (their clients reconnect to another instance), running tools stop.
+    void mcp.close().finally(() => server.closeAllConnections());
   });
 }

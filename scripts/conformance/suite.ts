@@ -74,8 +74,8 @@ export function runSuite(url: string, run: SuiteRun, outputDir: string, onScenar
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
-      const started = /^(?:=== Running scenario: (\S+) ===|Running client scenario '([^']+)')/.exec(line);
-      const name = started?.[1] ?? started?.[2];
+      // Printed as each scenario starts, in a whole-suite run and a single-scenario one alike.
+      const name = /^Running client scenario '([^']+)'/.exec(line)?.[1];
       if (name !== undefined) onScenario(name);
     }
   });
