@@ -8,6 +8,7 @@ import { cpus, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../scripts/local/dynamodb-local.js';
 import { measureColdStart } from './scenarios/cold-start.js';
+import { measureGateRequestCounts } from './scenarios/gate-request-counts.js';
 import { measureGateThroughput } from './scenarios/gate-throughput.js';
 import { measureOverhead } from './scenarios/overhead.js';
 import { measurePrune, type PruneRow } from './scenarios/prune.js';
@@ -114,13 +115,24 @@ const scenarios: Record<string, (context: BenchContext) => Promise<unknown>> = {
     );
     return rows;
   },
+  gateRequests: async (context) => {
+    const table = await context.newTable('gate-requests');
+    const rows = await measureGateRequestCounts(table.raw, table.tableName);
+    printTable(
+      '6. DynamoDB requests per MCP request through the session gate, in-process store (SDK middleware)',
+      ['MCP request', 'sent', 'DynamoDB requests', 'commands'],
+      rows.map((r) => [r.request, r.mcpRequests, r.dynamodbRequests, Object.entries(r.byCommand).map(([c, n]) => `${c.replace('Command', '')}×${n}`).join(' ') || '—']),
+    );
+    return rows;
+  },
   gate: async (context) => {
     const result = await measureGateThroughput(context);
     printTable(
-      `6. MCP tools/call (echo) through the session gate vs the bare stateless SDK server (autocannon, ${result.connections} connections, ${result.rounds - result.discardedRounds} interleaved ${result.roundSeconds} s rounds kept of ${result.rounds}; built JS on plain Node)`,
-      ['server', 'calls/s', 'rounds', 'p50 ms', 'p99 ms', 'vs bare', 'target', 'errors', 'CPU ms/call (server+API+java+load)'],
+      `7. MCP tools/call (echo) through the session gate vs the bare stateless SDK server (autocannon, ${result.connections} connections, ${result.rounds - result.discardedRounds} interleaved ${result.roundSeconds} s rounds kept of ${result.rounds}; built JS on plain Node)`,
+      ['server', 'sessions', 'calls/s', 'rounds', 'p50 ms', 'p99 ms', 'vs bare', 'target', 'errors', 'CPU ms/call (server+API+java+load)'],
       result.rows.map((r) => [
         r.server,
+        r.sessions || '—',
         r.requestsPerSecond,
         `${r.roundRange[0]}–${r.roundRange[1]}`,
         r.p50Ms,

@@ -12,14 +12,16 @@ const OUT = join(ROOT, 'bench', '.build', 'gate');
 const CONNECTIONS = 8;
 const PROTOCOL_VERSION = '2025-11-25';
 const USER = 'bench';
+/** The check cache's maxAgeMs in the rows that use it. */
+const CACHE_MAX_AGE_MS = 1000;
 
 /** One MCP server under test, run as bundled JavaScript on plain Node in its own process. */
 interface ServerSpec {
   name: string;
   entry: 'bare' | 'gate';
   env: Record<string, string>;
-  /** Whether its requests carry a session (initialized through the gate before the rounds). */
-  sessions: boolean;
+  /** Sessions initialized through the gate before the rounds and handed out in turn (0: none, the bare server). */
+  sessions: number;
   /** The ratio to bare throughput the issue sets; undefined for bare itself. */
   target?: number;
   /** The local API is in play: its CPU is accounted too. */
@@ -51,6 +53,7 @@ export interface GateThroughputRow {
   target: number | undefined;
   /** Non-2xx answers and socket errors: any at all fails the bench. */
   errors: number;
+  sessions: number;
   cpuMsPerCall: CpuMsPerCall;
 }
 
@@ -59,7 +62,7 @@ export interface GateThroughputResult {
   roundSeconds: number;
   rounds: number;
   discardedRounds: number;
-  sessionsPerServer: number;
+  checkCacheMaxAgeMs: number;
   rows: GateThroughputRow[];
 }
 
@@ -122,7 +125,9 @@ const emptyTotals = (): Totals => ({ requests: 0, errors: 0, perRound: [], p50s:
 
 /**
  * Scenario: MCP `tools/call` (the `echo` tool) through the session gate, with the DynamoDB store in
- * process and with SessionClient over the local API, against the bare stateless SDK server. Each
+ * process and with SessionClient over the local API, each with and without the check cache, against
+ * the bare stateless SDK server; plus the gate with no store at all (its own cost) and one session
+ * shared by all connections with and without coalescing. Each
  * server is bundled by esbuild and run by plain Node in its own process; autocannon drives it with
  * 8 keep-alive connections in interleaved rounds (the order rotating each round), the first round
  * left out as warm-up, so the machine's noisy moments fall on every server alike.
@@ -148,10 +153,17 @@ export async function measureGateThroughput(context: BenchContext): Promise<Gate
     launched.push(api);
     const inProcessEnv = { STORE: 'in-process', MCP_SESSIONS_TABLE_NAME: table.tableName, MCP_SESSIONS_DYNAMODB_ENDPOINT: context.endpoint };
     const httpEnv = { STORE: 'http', SESSIONS_URL: `http://127.0.0.1:${apiPort}` };
+    const cache = { CHECK_CACHE_MAX_AGE_MS: String(CACHE_MAX_AGE_MS) };
+    const coalesce = { CHECK_CACHE_MAX_AGE_MS: '0' };
     const specs: ServerSpec[] = [
-      { name: 'bare stateless SDK', entry: 'bare', env: {}, sessions: false, overHttp: false },
-      { name: 'gate, in-process store', entry: 'gate', env: inProcessEnv, sessions: true, target: 0.75, overHttp: false },
-      { name: 'gate, SessionClient → local API', entry: 'gate', env: httpEnv, sessions: true, target: 0.5, overHttp: true },
+      { name: 'bare stateless SDK', entry: 'bare', env: {}, sessions: 0, overHttp: false },
+      { name: 'gate, no store (sessions in a Map)', entry: 'gate', env: { STORE: 'memory' }, sessions: CONNECTIONS, overHttp: false },
+      { name: 'gate, in-process store', entry: 'gate', env: inProcessEnv, sessions: CONNECTIONS, target: 0.75, overHttp: false },
+      { name: `gate, in-process store + check cache ${CACHE_MAX_AGE_MS} ms`, entry: 'gate', env: { ...inProcessEnv, ...cache }, sessions: CONNECTIONS, target: 0.75, overHttp: false },
+      { name: 'gate, SessionClient → local API', entry: 'gate', env: httpEnv, sessions: CONNECTIONS, target: 0.5, overHttp: true },
+      { name: `gate, SessionClient → local API + check cache ${CACHE_MAX_AGE_MS} ms`, entry: 'gate', env: { ...httpEnv, ...cache }, sessions: CONNECTIONS, target: 0.5, overHttp: true },
+      { name: 'gate, in-process store, 1 session on all 8 connections', entry: 'gate', env: inProcessEnv, sessions: 1, overHttp: false },
+      { name: 'gate, in-process store, 1 session on all 8, checks coalesced', entry: 'gate', env: { ...inProcessEnv, ...coalesce }, sessions: 1, overHttp: false },
     ];
 
     const servers: { spec: ServerSpec; url: string; process: Launched; sessions: string[]; totals: Totals }[] = [];
@@ -160,7 +172,7 @@ export async function measureGateThroughput(context: BenchContext): Promise<Gate
       const child = await launchProcess(process.execPath, [spec.entry === 'bare' ? bareFile : gateFile], { ...quiet, ...spec.env, PORT: String(port) }, /listening on/);
       launched.push(child);
       const url = `http://127.0.0.1:${port}/mcp`;
-      const sessions = spec.sessions ? await Promise.all(Array.from({ length: CONNECTIONS }, () => initializeSession(url))) : [];
+      const sessions = await Promise.all(Array.from({ length: spec.sessions }, () => initializeSession(url)));
       await assertEchoes(url, sessions[0]);
       servers.push({ spec, url, process: child, sessions, totals: emptyTotals() });
     }
@@ -170,7 +182,7 @@ export async function measureGateThroughput(context: BenchContext): Promise<Gate
       for (const server of order) {
         progress(`gate throughput: round ${r + 1}/${rounds}${r < discardedRounds ? ' (warm-up, left out)' : ''}, ${server.spec.name}, ${roundSeconds}s`);
         let next = 0;
-        const pids = { server: server.process.child.pid, api: server.spec.overHttp ? api.child.pid : undefined, dynamo: server.spec.entry === 'gate' ? context.dynamoPid : undefined };
+        const pids = { server: server.process.child.pid, api: server.spec.overHttp ? api.child.pid : undefined, dynamo: server.spec.env.STORE === 'in-process' || server.spec.overHttp ? context.dynamoPid : undefined };
         const before = { server: treeCpuMs(pids.server), api: treeCpuMs(pids.api), dynamo: treeCpuMs(pids.dynamo), load: process.cpuUsage() };
         const result = await autocannon({
           url: server.url,
@@ -181,7 +193,7 @@ export async function measureGateThroughput(context: BenchContext): Promise<Gate
               method: 'POST',
               headers: BASE_HEADERS,
               body: ECHO_CALL,
-              // A pool of sessions, one per connection, handed out in turn.
+              // A pool of sessions (one per connection, or one for all), handed out in turn.
               setupRequest: (request) => {
                 const sessionId = server.sessions[next++ % Math.max(1, server.sessions.length)];
                 return sessionId === undefined ? request : { ...request, headers: { ...BASE_HEADERS, 'mcp-session-id': sessionId } };
@@ -217,12 +229,13 @@ export async function measureGateThroughput(context: BenchContext): Promise<Gate
         ratioToBare: round(t.requests / Math.max(1, bare)),
         target: spec.target,
         errors: t.errors,
+        sessions: spec.sessions,
         cpuMsPerCall: { ...cpu, total: round(cpu.server + cpu.sessionApi + cpu.dynamodbLocal + cpu.load, 3) },
       };
     });
     const failed = rows.filter((row) => row.errors > 0);
     if (failed.length > 0) throw new Error(`gate throughput: errors from ${failed.map((row) => `${row.server} (${row.errors})`).join(', ')}`);
-    return { connections: CONNECTIONS, roundSeconds, rounds, discardedRounds, sessionsPerServer: CONNECTIONS, rows };
+    return { connections: CONNECTIONS, roundSeconds, rounds, discardedRounds, checkCacheMaxAgeMs: CACHE_MAX_AGE_MS, rows };
   } finally {
     await Promise.all(launched.reverse().map((child) => child.stop('SIGINT')));
   }

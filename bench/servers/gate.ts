@@ -2,10 +2,13 @@
  * Bench server: the echo server behind sessionGate. STORE=in-process uses the DynamoDB store from
  * the MCP_SESSIONS_* environment (as `sessionStoreFromEnvironment` users do); STORE=http uses
  * SessionClient against SESSIONS_URL (the local API of `npm start`, unsigned); STORE=memory keeps
- * sessions in a Map, to tell the gate's own cost from its store's.
+ * sessions in a Map, to tell the gate's own cost from its store's. CHECK_CACHE_MAX_AGE_MS wraps the
+ * store in SessionCheckCache.
  */
 import { sessionStoreFromEnvironment } from '../../lib/in-process.js';
 import { sessionGate } from '../../lib/mcp/session-gate.js';
+import { DEFAULT_TTL_SECONDS } from '../../lib/dynamo-session-store.js';
+import { SessionCheckCache } from '../../lib/session-check-cache.js';
 import { SessionClient } from '../../lib/session-client.js';
 import { newSessionId } from '../../lib/session-id.js';
 import type { SessionStore } from '../../lib/session-store.js';
@@ -38,7 +41,15 @@ function storeFromEnv(): SessionStore {
   throw new Error(`STORE must be in-process or http, not ${process.env.STORE}`);
 }
 
-const store = storeFromEnv();
+/** CHECK_CACHE_MAX_AGE_MS (0 = coalescing only) puts the check cache in front of the store. */
+function withCheckCache(store: SessionStore): SessionStore {
+  const maxAge = process.env.CHECK_CACHE_MAX_AGE_MS;
+  if (maxAge === undefined || maxAge === '') return store;
+  // The local API keeps the service's default TTL; the in-process store says its own.
+  return new SessionCheckCache(store, { maxAgeMs: Number(maxAge), ...(store instanceof SessionClient ? { ttlSeconds: DEFAULT_TTL_SECONDS } : {}) });
+}
+
+const store = withCheckCache(storeFromEnv());
 const handler = sessionGate(
   { store, principalOf: (request) => request.headers.get('x-demo-user') ?? undefined, requireOwner: true },
   (request, { parsedBody }) => echoMcp(request, parsedBody),
