@@ -7,7 +7,7 @@
  *
  * `npm run conformance -- --scenario tools-call-image` runs the suite with those arguments instead.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StackRunner, dataDirIn, INSTANCES } from './conformance/stack.js';
@@ -86,7 +86,10 @@ async function main(): Promise<void> {
   console.log(`Proxy forwarded ${forwarded}.`);
   if (outcomes.every(runPassed)) return shutdown(0);
   keepResults = true;
-  console.log(`Details (each check, the suite's output): ${outcomes.map((outcome) => outcome.logFile).join(', ')}`);
+  // What the servers said (warnings, errors) next to what the suite saw.
+  const serverLog = join(dir, 'servers.log');
+  writeFileSync(serverLog, runner.outputs().map(({ name, output }) => `=== ${name}\n${output}`).join('\n'));
+  console.log(`Details: ${[...outcomes.map((outcome) => outcome.logFile), serverLog].join(', ')}`);
   return shutdown(1);
 }
 

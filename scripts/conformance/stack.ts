@@ -96,6 +96,11 @@ export class StackRunner {
     });
   }
 
+  /** What each process printed, for a failure report. */
+  outputs(): { name: string; output: string }[] {
+    return this.processes.map(({ name, output }) => ({ name, output: output() }));
+  }
+
   /** Ends everything this runner started, newest first; safe to call again (a second call waits for the same end). */
   stop(): Promise<void> {
     this.stopping ??= this.stopAll();
