@@ -12,15 +12,17 @@ import type { SessionStore } from '../lib/session-store.js';
 import { startLocalApi, type LocalApi } from '../scripts/local/api-server.js';
 import { SOURCE_CONDITION_FLAG, TSX, launchTs, type Launched } from '../scripts/local/launch-ts.js';
 import { CapturingLogger, DEAD_ENDPOINT } from './support/fakes.js';
-import { createTestTable, storeOn, type StoreFixture } from './support/dynamo.js';
+import { createStreamsTestTable, createTestTable, storeOn, streamsOn, type StoreFixture, type StreamsFixture } from './support/dynamo.js';
 
 const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', clientInfo: { name: 'c', version: '1' }, capabilities: {} } });
 const toolsList = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
 const initializeResult = () => Response.json({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 's', version: '1' } } });
 
 let fixture: StoreFixture;
+let streams: StreamsFixture;
 beforeAll(async () => {
   fixture = storeOn(await createTestTable('gate-hosts'));
+  streams = streamsOn(await createStreamsTestTable('gate-hosts'));
 });
 
 /** The real store, with every call counted: a refused request must make none. */
@@ -32,6 +34,7 @@ function countingStore(store: SessionStore): { store: SessionStore; calls: () =>
       start: (options) => (calls++, store.start(options)),
       check: (sessionId, options) => (calls++, store.check(sessionId, options)),
       destroy: (sessionId, options) => (calls++, store.destroy(sessionId, options)),
+      updateState: (sessionId, change, options) => (calls++, store.updateState(sessionId, change, options)),
     },
   };
 }
@@ -299,7 +302,7 @@ describe('over Node http (toNodeListener)', () => {
 
 describe('the example', () => {
   it('refuses a rebinding Host by default, and answers the hosts it is given', async () => {
-    const options = { store: fixture.store, instance: 't', principalOf: () => 'alice' };
+    const options = { store: fixture.store, streams: streams.streams, instance: 't', principalOf: () => 'alice' };
     await expectRefused(await exampleMcpHandler(options)(initializeAt('http://localhost/mcp', { host: 'evil.example' })), 'Invalid Host header');
     const configured = exampleMcpHandler({ ...options, allowedHosts: ['mcp.example.com'] });
     expect((await configured(initializeAt('http://localhost/mcp', { host: 'mcp.example.com', accept: 'application/json, text/event-stream' }))).status).toBe(200);

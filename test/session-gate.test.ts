@@ -5,7 +5,7 @@ import { STORE_UNAVAILABLE_LOG, ownerForPrincipal, sessionGate, type GateContext
 import { DEAD_ENDPOINT } from './support/fakes.js';
 import { SessionServiceError } from '../lib/session-client.js';
 import type { SessionStore } from '../lib/session-store.js';
-import { createTestTable, localClient, readItem, storeOn, type StoreFixture, type TestTable } from './support/dynamo.js';
+import { createStreamsTestTable, createTestTable, localClient, readItem, storeOn, streamsOn, type StoreFixture, type TestTable } from './support/dynamo.js';
 
 const MCP_URL = 'http://localhost/mcp';
 const CLIENT_INFO = { name: 'c', version: '1' };
@@ -124,10 +124,13 @@ describe('session gate', () => {
 
 describe('initialize: a session only for a successful InitializeResult, with the negotiated version', () => {
   it('stores the protocol version the server negotiated, not the one the client asked for (official SDK server)', async () => {
-    const gate = exampleMcpHandler({ store: fixture.store, instance: 't', principalOf: (request) => request.headers.get('x-user') ?? undefined });
+    const gate = exampleMcpHandler({ store: fixture.store, streams: streamsOn(await createStreamsTestTable('gate-example')).streams, instance: 't', principalOf: (request) => request.headers.get('x-user') ?? undefined });
     const response = await gate(post(initializeBody(1, '2099-01-01'), { 'x-user': 'alice' }));
     expect(response.status).toBe(200);
-    const answer = (await response.json()) as { result: { protocolVersion: string } };
+    // The example answers as an SSE stream (resumable); the InitializeResult is its one message.
+    const data = (await response.text()).split('\n').filter((line) => line.startsWith('data: {'));
+    expect(data).toHaveLength(1);
+    const answer = JSON.parse(data[0]?.slice('data: '.length) ?? '') as { result: { protocolVersion: string } };
     expect(answer.result.protocolVersion).toBe('2025-11-25');
     expect(await metadataOf(response.headers.get('mcp-session-id') ?? '', 'alice')).toMatchObject({ protocolVersion: '2025-11-25', clientInfo: CLIENT_INFO });
   });
@@ -382,6 +385,7 @@ describe('session gate: every answer is JSON-RPC, and every wait has a deadline'
       start: () => Promise.reject(new SessionServiceError(403, 'AccessDeniedException', 'POST http://sessions.test/sessions')),
       check: () => Promise.reject(new SessionServiceError(403, 'AccessDeniedException', 'GET http://sessions.test/sessions/{sessionId}')),
       destroy: () => Promise.reject(new SessionServiceError(403, 'AccessDeniedException', 'DELETE http://sessions.test/sessions/{sessionId}')),
+      updateState: () => Promise.reject(new SessionServiceError(403, 'AccessDeniedException', 'PATCH http://sessions.test/sessions/{sessionId}/state')),
     };
     const gate = sessionGate({ store: forbidden, logger }, async (request, context) => mcpLikeReply()(request, context));
     for (const request of [post(initializeBody()), post(toolsList, { 'mcp-session-id': crypto.randomUUID() }), del(crypto.randomUUID())]) {
