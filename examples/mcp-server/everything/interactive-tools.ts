@@ -10,6 +10,7 @@ import type { CallToolResult, ElicitRequestFormParams, ServerNotification, Serve
 import { z } from 'zod';
 import { contactForm, defaultsForm, enumsForm } from './elicitation-schemas.js';
 import { text } from './media.js';
+import { WATCHED_URI } from './resources.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const failure = (message: string): CallToolResult => ({ isError: true, content: [text(message)] });
@@ -73,6 +74,13 @@ export function registerInteractiveTools(server: McpServer): void {
   server.registerTool('test_elicitation_sep1330_enums', { description: 'Asks for a choice in each enum style (SEP-1330)' }, (extra) =>
     askUser(server, extra, { message: 'Please make your choices', requestedSchema: enumsForm }, 'Elicitation completed'),
   );
+
+  server.registerTool('touch_watched_resource', { description: `Tells subscribers that ${WATCHED_URI} changed` }, async () => {
+    // Not tied to this call: it goes to the session's standalone stream, which the client's GET
+    // (on whichever instance) delivers - and only if this session subscribed to the URI.
+    await server.server.sendResourceUpdated({ uri: WATCHED_URI });
+    return { content: [text(`Sent notifications/resources/updated for ${WATCHED_URI} (delivered if subscribed)`)] };
+  });
 
   server.registerTool('test_reconnection', { description: 'Closes its SSE stream mid-call; the client reconnects (Last-Event-ID) for the result (SEP-1699)' }, async (extra) => {
     await pause(100);
