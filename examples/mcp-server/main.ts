@@ -3,8 +3,8 @@
  * - with their log level, subscriptions and streams - live in the session service from `npm start`
  * (MCP_SESSIONS_URL, default http://127.0.0.1:3000). Restart it, or run several with different PORTs
  * behind any load balancer: clients keep their sessions, and a stream, a sampling or elicitation
- * answer, may go to any instance. ALLOWED_HOSTS (comma-separated
- * `host` or `host:port`, or `any`) names the hosts it answers to; default localhost, 127.0.0.1, [::1].
+ * answer, may go to any instance. ALLOWED_HOSTS (comma-separated `host` or `host:port`, or `any`)
+ * names the hosts it answers to; default localhost, 127.0.0.1, [::1].
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
