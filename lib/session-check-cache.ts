@@ -184,8 +184,8 @@ export class SessionCheckCache implements SessionStore {
     this.stats.storeChecks++;
     const askedAt = this.clock();
     const controller = new AbortController();
-    const flight: Flight = { sessionId, owner, promise: Promise.resolve({ active: false }), stale: false, waiting: 0, unbounded: false, controller };
-    flight.promise = this.store.check(sessionId, { ...(owner === undefined ? {} : { owner }), signal: controller.signal }).then(
+    // The callbacks run once the store answers, by when `flight` is set.
+    const promise = this.store.check(sessionId, { ...(owner === undefined ? {} : { owner }), signal: controller.signal }).then(
       (status) => {
         this.land(flight);
         if (status.active && !flight.stale) return this.remember(sessionId, owner, status, askedAt);
@@ -196,6 +196,7 @@ export class SessionCheckCache implements SessionStore {
         throw error;
       },
     );
+    const flight: Flight = { sessionId, owner, promise, stale: false, waiting: 0, unbounded: false, controller };
     const forSession = this.flights.get(sessionId) ?? new Map<string | undefined, Flight>();
     forSession.set(owner, flight);
     this.flights.set(sessionId, forSession);
