@@ -23,7 +23,7 @@ export interface SessionCheckCacheOptions {
    * The sessions' TTL in seconds, as the service has it (SESSION_TTL_SECONDS): an answer is never
    * served once the store would slide the session (half the TTL before its expiry), so slides
    * happen when they are due. Default: the wrapped store's own `ttlSeconds` (DynamoSessionStore
-   * has one); required for a store without it, such as SessionClient.
+   * has one); required for a store without it, such as SessionClient, unless maxAgeMs is 0.
    */
   ttlSeconds?: number;
   /** Sessions remembered at most; the oldest answer goes first. Default 10,000. */
@@ -116,8 +116,11 @@ export class SessionCheckCache implements SessionStore {
   ) {
     this.maxAgeMs = positive('maxAgeMs', options.maxAgeMs, { zero: true });
     const ttlSeconds = options.ttlSeconds ?? ('ttlSeconds' in store && typeof store.ttlSeconds === 'number' ? store.ttlSeconds : undefined);
-    if (ttlSeconds === undefined) throw new RangeError('SessionCheckCache: ttlSeconds is required for a store that does not say its own (the service\'s SESSION_TTL_SECONDS)');
-    this.halfTtlMs = (positive('ttlSeconds', ttlSeconds) * 1000) / 2;
+    // Coalescing alone keeps nothing, so it needs no TTL.
+    if (ttlSeconds === undefined && this.maxAgeMs > 0) {
+      throw new RangeError("SessionCheckCache: ttlSeconds is required for a store that does not say its own (the service's SESSION_TTL_SECONDS)");
+    }
+    this.halfTtlMs = ttlSeconds === undefined ? 0 : (positive('ttlSeconds', ttlSeconds) * 1000) / 2;
     this.maxEntries = positive('maxEntries', options.maxEntries ?? DEFAULT_CHECK_CACHE_MAX_ENTRIES, { integer: true });
     this.clock = options.clock ?? systemClock;
   }

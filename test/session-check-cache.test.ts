@@ -225,6 +225,7 @@ describe('SessionCheckCache', () => {
     const client = new SessionClient({ baseUrl: 'http://127.0.0.1:9', signing: { kind: 'none' } });
     expect(() => new SessionCheckCache(client, { maxAgeMs: 1000 })).toThrow(/ttlSeconds is required/);
     expect(() => new SessionCheckCache(client, { maxAgeMs: 1000, ttlSeconds: 3600 })).not.toThrow();
+    expect(() => new SessionCheckCache(client, { maxAgeMs: 0 })).not.toThrow(); // coalescing only: nothing kept
     const { a } = instances(table);
     expect(() => new SessionCheckCache(a.store, { maxAgeMs: -1 })).toThrow(RangeError);
     expect(() => new SessionCheckCache(a.store, { maxAgeMs: Number.NaN })).toThrow(RangeError);
