@@ -22,6 +22,8 @@ export {
 export type { ReadOptions, SessionStreams, StreamInputProblem, StreamMessage } from './session-streams.js';
 export { SessionClient, SessionServiceError } from './session-client.js';
 export { SessionStreamsClient } from './session-streams-client.js';
+export { SessionCheckCache, DEFAULT_CHECK_CACHE_MAX_ENTRIES } from './session-check-cache.js';
+export type { SessionCheckCacheOptions, SessionCheckCacheStats } from './session-check-cache.js';
 export type { SessionClientOptions, SessionClientSigning } from './session-client.js';
 export {
   InvalidStartInputError,
