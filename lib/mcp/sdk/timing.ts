@@ -1,5 +1,3 @@
-import { withDeadline } from '../store-deadline.js';
-
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects: the caller checks the signal). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -36,23 +34,9 @@ export class Backoff {
 
 /**
  * A store call under its own deadline, which `outer` (a client gone, the handler closed) ends
- * sooner. Unlike `deadlineSignal`, its timer and its listener on `outer` go as soon as the call
- * settles: polls tied to a long-lived signal must not pile listeners up on it.
+ * sooner; its timer and listener go once it settles, so polls on a long-lived signal pile nothing up.
  */
-export async function storeCall<T>(operation: string, deadlineMs: number, outer: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(new DOMException(`deadline of ${deadlineMs} ms passed`, 'TimeoutError')), deadlineMs);
-  timer.unref();
-  const follow = () => deadline.abort(outer?.reason);
-  if (outer?.aborted) follow();
-  else outer?.addEventListener('abort', follow, { once: true });
-  try {
-    return await withDeadline(operation, deadline.signal, call);
-  } finally {
-    clearTimeout(timer);
-    outer?.removeEventListener('abort', follow);
-  }
-}
+export { storeCallWithin as storeCall } from '../call-deadline.js';
 
 /**
  * Aborts when any of the signals does; `dispose` detaches it from them once it is no longer needed
