@@ -10,6 +10,7 @@ import { startDynamoDbLocal } from '../scripts/local/dynamodb-local.js';
 import { measureColdStart } from './scenarios/cold-start.js';
 import { measureGateRequestCounts } from './scenarios/gate-request-counts.js';
 import { measureGateThroughput } from './scenarios/gate-throughput.js';
+import { measureMcpCosts } from './scenarios/mcp-costs.js';
 import { measureOverhead } from './scenarios/overhead.js';
 import { measurePrune, type PruneRow } from './scenarios/prune.js';
 import { measureRequestCounts } from './scenarios/request-counts.js';
@@ -142,6 +143,23 @@ const scenarios: Record<string, (context: BenchContext) => Promise<unknown>> = {
         r.errors,
         `${r.cpuMsPerCall.total} (${r.cpuMsPerCall.server}+${r.cpuMsPerCall.sessionApi}+${r.cpuMsPerCall.dynamodbLocal}+${r.cpuMsPerCall.load})`,
       ]),
+    );
+    return result;
+  },
+  mcpCosts: async (context) => {
+    const result = await measureMcpCosts(context);
+    const commands = (byInstance: Record<string, Record<string, number>>) =>
+      Object.entries(byInstance)
+        .map(([instance, byCommand]) => `${instance}: ${Object.entries(byCommand).map(([c, n]) => `${c.replace('Command', '')}×${n}`).join(' ') || '—'}`)
+        .join(' · ');
+    printTable(
+      '8. DynamoDB requests of MCP operations, sharedSessionHandler on two instances (A, B) behind the session gate, default timings (SDK middleware)',
+      ['operation', 'requests', 'commands', 'requests/s'],
+      result.rows.map((r) => [r.operation, r.requests, commands(r.byInstance), r.requestsPerSecond === undefined ? '—' : `${r.requestsPerSecond} (over ${r.windowSeconds} s)`]),
+    );
+    console.log(
+      `\n   Per event: (the ${result.events}-event call − the 0-event call) / ${result.events}. Idle rows: counted after the stream settled` +
+        ' (the resumed one from half an interval after a heartbeat); 1-3 refuse the standalone GET so its polls are not counted.',
     );
     return result;
   },
