@@ -333,10 +333,13 @@ describe('one MCP session across example processes behind a round-robin proxy', 
     expect(stored.map((s) => s.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(stored[0]?.message).toMatchObject({ mcpSessions: 'stream', instance: 'A' });
     expect(stored.slice(1).map((s) => (methodOf(s.message) === 'notifications/progress' ? (s.message as { params: { progress: number } }).params.progress : 'result'))).toEqual([0, 50, 100, 'result']);
-    // The client saw every stored event exactly once: up to the cut on A, the rest from B after its Last-Event-ID.
+    // The client saw every stored event exactly once: up to the cut from A, the rest from B, which
+    // sent exactly what came after the client's Last-Event-ID.
     expect(seen).toEqual(stored.map((s) => `${stream}.${s.seq}`));
-    expect(resumes[0]?.lastEventId).toBe(seen[seen.indexOf(resumes[0]?.lastEventId ?? '')]);
-    expect(resumes[0]?.eventIds).toEqual(seen.slice(seen.indexOf(resumes[0]?.lastEventId ?? '') + 1));
+    const cutAt = seen.indexOf(resumes[0]?.lastEventId ?? '');
+    expect(cutAt).toBeGreaterThanOrEqual(1); // at least the priming event and the first progress came from A
+    expect(call.eventIds.slice(0, cutAt + 1)).toEqual(seen.slice(0, cutAt + 1));
+    expect(resumes[0]?.eventIds).toEqual(seen.slice(cutAt + 1));
     await client.transport.terminateSession();
   });
 
@@ -360,6 +363,7 @@ describe('one MCP session across example processes behind a round-robin proxy', 
       expect(textOf(await call)).toBe('Reconnection test completed');
       const resumes = pair.recorder.exchanges.filter((r) => r.lastEventId !== undefined && streamOf(r.lastEventId) === result.streamId);
       expect(resumes.map((r) => [r.instance, r.status])).toEqual([['B', 200]]);
+      expect(resumes[0]?.events.map((e) => e.message)).toEqual([result.message]);
       expect(seen).toEqual([`${result.streamId}.1`, `${result.streamId}.${result.seq}`]);
       expect(storedIn(client.sessionId, result.streamId)[0]?.message).toMatchObject({ instance: 'A' });
     });
@@ -412,5 +416,10 @@ describe('one MCP session across example processes behind a round-robin proxy', 
       await client.client.close();
       never.open();
     });
+
+    // Killed while its client is still attached, the instance has stored nothing of the stream (it is
+    // stored only once it detaches), so the resumer finds no header naming the request: it waits out
+    // the liveness timeout and answers 204, and the SDK client waits for its own request timeout (60 s).
+    it.todo('with the client still attached (nothing stored yet): the reconnect ends in a JSON-RPC error, not the client timeout');
   });
 });

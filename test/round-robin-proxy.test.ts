@@ -1,12 +1,13 @@
 /**
  * The conformance harness's load balancer (test/support/round-robin-proxy.ts): no stickiness,
- * bodies streamed both ways, the client's Host passed on, a default principal header, and an
- * upstream request ended when its client goes away.
+ * bodies streamed both ways, the client's Host passed on, a default principal header, an
+ * upstream request ended when its client goes away, and an observer that sees (and may cut) each exchange.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRoundRobinProxy, type RoundRobinProxy } from './support/round-robin-proxy.js';
+import { Conditions } from './support/conditions.js';
+import { startRoundRobinProxy, type ForwardedExchange, type ProxyObserver, type RoundRobinProxy } from './support/round-robin-proxy.js';
 
 interface Seen {
   host: string | undefined;
@@ -108,5 +109,81 @@ describe('the round-robin proxy of the conformance harness', () => {
     } finally {
       await down.close();
     }
+  });
+
+  describe('with an observer', () => {
+    /** What the observer was told, one line per call. */
+    function recording(onChunk?: (exchange: ForwardedExchange) => void): { observer: ProxyObserver; told: string[]; conditions: Conditions } {
+      const told: string[] = [];
+      const conditions = new Conditions();
+      const tell = (line: string) => {
+        told.push(line);
+        conditions.changed();
+      };
+      const observer: ProxyObserver = {
+        request: (x) => tell(`request #${x.n} ${x.method} ${x.path} -> ${x.target} user=${String(x.headers['x-demo-user'])}`),
+        requestData: (x, chunk) => tell(`request data #${x.n} ${chunk.toString()}`),
+        response: (x, status) => tell(`response #${x.n} ${status}`),
+        responseData: (x, chunk) => {
+          tell(`response data #${x.n} ${chunk.toString()}`);
+          onChunk?.(x);
+        },
+        closed: (x, complete) => tell(`closed #${x.n} ${complete ? 'complete' : 'cut'}`),
+      };
+      return { observer, told, conditions };
+    }
+
+    const origins = () => [a, b].map((upstream) => `http://127.0.0.1:${(upstream.server.address() as AddressInfo).port}`);
+
+    it('is told of each exchange in order: where it went, its body, the answer, how it ended; forwarding is unchanged', async () => {
+      const { observer, told, conditions } = recording();
+      const watched = await startRoundRobinProxy({ targets: origins(), defaultHeaders: { 'x-demo-user': 'conformance' }, observer });
+      try {
+        expect((await send(`${watched.url}/mcp?x=1`, { body: 'one' })).text).toBe('A:one');
+        expect((await send(`${watched.url}/mcp`, { body: 'two', headers: { 'x-demo-user': 'alice' } })).text).toBe('B:two');
+        // The client may have the whole answer before the proxy's side of it is closed.
+        await conditions.until('both exchanges closed', () => told.filter((line) => line.startsWith('closed')).length === 2);
+        expect(told).toEqual([
+          'request #0 POST /mcp?x=1 -> 0 user=conformance',
+          'request data #0 one',
+          'response #0 200',
+          'response data #0 A:one',
+          'closed #0 complete',
+          'request #1 POST /mcp -> 1 user=alice',
+          'request data #1 two',
+          'response #1 200',
+          'response data #1 B:two',
+          'closed #1 complete',
+        ]);
+        expect(watched.forwarded).toEqual([1, 1]);
+      } finally {
+        await watched.close();
+      }
+    });
+
+    it('can cut an exchange mid-answer: the client sees its stream break, the upstream request ends', async () => {
+      const { observer, told, conditions } = recording((exchange) => exchange.cut());
+      const watched = await startRoundRobinProxy({ targets: origins(), observer });
+      try {
+        const response = await fetch(`${watched.url}/sse`);
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        // Cut after the first chunk was handed on: it may arrive, then the stream fails (never a clean end).
+        const reads: string[] = [];
+        const failure = await (async () => {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) return 'ended cleanly';
+            reads.push(new TextDecoder().decode(value));
+          }
+        })().catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(TypeError);
+        expect(reads.join('')).toMatch(/^(data: first from A\n\n)?$/);
+        await a.streamClosed;
+        await conditions.until('the exchange closed', () => told.some((line) => line.startsWith('closed')));
+        expect(told).toEqual(['request #0 GET /sse -> 0 user=undefined', 'response #0 200', 'response data #0 data: first from A\n\n', 'closed #0 cut']);
+      } finally {
+        await watched.close();
+      }
+    });
   });
 });
