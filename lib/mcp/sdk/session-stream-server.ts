@@ -155,8 +155,9 @@ export function sessionStreamServer(options: SessionStreamServerOptions): (reque
         if (stop.aborted) return;
         const fresh = await readAll(sessionId, streamId, lastSeq, stop);
         if (fresh.length > 0) {
-          progressAt = clock();
-          backoff.reset();
+          progressAt = clock(); // a heartbeat is a sign of life...
+          // ...but not of traffic: only real events speed the polls up, so a long call costs the idle rate.
+          if (fresh.some(({ message }) => !isStreamMarker(message))) backoff.reset();
           send(fresh);
         }
       }
