@@ -13,6 +13,8 @@ import {
   ServerRequestRelay,
   SessionEventStore,
   WRITER_GONE_ERROR,
+  formatEventId,
+  parseEventId,
   sessionStreamServer,
   type SessionStreamServerOptions,
 } from '../lib/mcp/sdk/index.js';
@@ -81,9 +83,10 @@ describe('SessionEventStore', () => {
     const store = newStore(sessionId);
     const streamId = randomUUID();
     fixture.requests.reset();
-    expect(await store.storeEvent(streamId, {} as JSONRPCMessage)).toBe(`${streamId}.1`);
-    expect(await store.storeEvent(streamId, notification('a'))).toBe(`${streamId}.2`);
-    expect(await store.storeEvent(streamId, result(7))).toBe(`${streamId}.3`);
+    // The ids name the POST's requests (base64url of `[7]`), for a resumer that finds nothing stored.
+    expect(await store.storeEvent(streamId, {} as JSONRPCMessage)).toBe(`${streamId}.Wzdd.1`);
+    expect(await store.storeEvent(streamId, notification('a'))).toBe(`${streamId}.Wzdd.2`);
+    expect(await store.storeEvent(streamId, result(7))).toBe(`${streamId}.Wzdd.3`);
     store.finish();
     store.discard();
     await store.detach(); // a client leaving after the end: nothing was kept to store
@@ -105,14 +108,14 @@ describe('SessionEventStore', () => {
       { seq: 1, message: { mcpSessions: 'stream', requestIds: [7], instance: 'A', at: expect.any(Number) } },
       { seq: 2, message: notification('a') },
     ]);
-    expect(await store.storeEvent(streamId, notification('b'))).toBe(`${streamId}.3`);
+    expect(await store.storeEvent(streamId, notification('b'))).toBe(formatEventId(streamId, 3, [7]));
     // Nothing else written for a while: a heartbeat shows the writer alive.
     await eventually(async () => (await fixture.streams.lastSeq(sessionId, streamId)) >= 5);
     const beats = (await fixture.streams.readAfter(sessionId, streamId, 3)).map((m) => m.message);
     expect(beats[0]).toEqual({ mcpSessions: 'heartbeat', instance: 'A', at: expect.any(Number) });
     const last = await store.storeEvent(streamId, result(7));
     store.finish();
-    const seq = Number(last.split('.')[1]);
+    const seq = parseEventId(last)?.seq;
     await pause(600); // four intervals: no more heartbeats once finished
     expect(await fixture.streams.lastSeq(sessionId, streamId)).toBe(seq);
   });
@@ -121,7 +124,7 @@ describe('SessionEventStore', () => {
     const sessionId = randomUUID();
     const store = newStore(sessionId);
     const streamId = randomUUID();
-    expect(await store.storeEvent(streamId, notification('a'))).toBe(`${streamId}.2`);
+    expect(await store.storeEvent(streamId, notification('a'))).toBe(formatEventId(streamId, 2, [7]));
     await store.detach();
     store.finish();
     const stored = await fixture.streams.readAfter(sessionId, streamId, 0);
@@ -136,7 +139,7 @@ describe('SessionEventStore', () => {
     await store.storeEvent(streamId, {} as JSONRPCMessage);
     await store.storeEvent(streamId, notification('a'));
     await store.storeEvent(streamId, notification('b'));
-    expect(await store.storeEvent(streamId, notification('c'))).toBe(`${streamId}.4`);
+    expect(await store.storeEvent(streamId, notification('c'))).toBe(formatEventId(streamId, 4, [7]));
     store.finish();
     expect(store.stored).toBe(true);
     expect((await fixture.streams.readAfter(sessionId, streamId, 0)).map((m) => m.seq)).toEqual([1, 2, 3, 4]);
@@ -147,6 +150,22 @@ describe('SessionEventStore', () => {
     const store = newStore(sessionId);
     expect(await store.storeEvent(STANDALONE_STREAM_ID, notification('x'))).toBe(`${STANDALONE_STREAM_ID}.1`);
     expect(await fixture.streams.readAfter(sessionId, STANDALONE_STREAM_ID, 0)).toEqual([{ seq: 1, message: notification('x') }]);
+  });
+});
+
+describe('event ids', () => {
+  it('carry a POST stream\'s request ids, within bounds; the standalone stream\'s and those past the bounds are plain', () => {
+    const streamId = randomUUID();
+    expect(formatEventId(streamId, 3, [1, 'two'])).toBe(`${streamId}.${Buffer.from('[1,"two"]').toString('base64url')}.3`);
+    expect(parseEventId(formatEventId(streamId, 3, [1, 'two']))).toEqual({ streamId, seq: 3, requestIds: [1, 'two'] });
+    expect(formatEventId(streamId, 3, [])).toBe(`${streamId}.3`);
+    expect(formatEventId(streamId, 3)).toBe(`${streamId}.3`);
+    expect(parseEventId(`${streamId}.3`)).toEqual({ streamId, seq: 3 });
+    expect(formatEventId(STANDALONE_STREAM_ID, 3, [1])).toBe(`${STANDALONE_STREAM_ID}.3`);
+    expect(formatEventId(streamId, 3, Array.from({ length: 17 }, (_, i) => i))).toBe(`${streamId}.3`);
+    expect(formatEventId(streamId, 3, ['x'.repeat(400)])).toBe(`${streamId}.3`);
+    const most = Array.from({ length: 16 }, (_, i) => `request-${i}`);
+    expect(parseEventId(formatEventId(streamId, 1, most))?.requestIds).toEqual(most);
   });
 });
 
@@ -174,7 +193,7 @@ describe('sessionStreamServer', () => {
 
   it('replays what came after the Last-Event-ID, skipping markers, and ends once every request has its response', async () => {
     const { sessionId, streamId } = await storedStream([header([1, 'two']), notification('a'), { mcpSessions: 'heartbeat', at: 0 }, result(1), notification('b')]);
-    const response = await serve()(get({ 'last-event-id': `${streamId}.2` }), sessionId);
+    const response = await serve()(get({ 'last-event-id': formatEventId(streamId, 2, [1, 'two']) }), sessionId);
     expect(response.status).toBe(200);
     const appended = (async () => {
       await pause(100);
@@ -184,31 +203,66 @@ describe('sessionStreamServer', () => {
     await appended;
     expect(events[0]).toEqual({ retry: '100' });
     expect(events.slice(1)).toEqual([
-      { id: `${streamId}.4`, data: JSON.stringify(result(1)) },
-      { id: `${streamId}.5`, data: JSON.stringify(notification('b')) },
-      { id: `${streamId}.6`, data: JSON.stringify(result('two')) },
+      { id: formatEventId(streamId, 4, [1, 'two']), data: JSON.stringify(result(1)) },
+      { id: formatEventId(streamId, 5, [1, 'two']), data: JSON.stringify(notification('b')) },
+      { id: formatEventId(streamId, 6, [1, 'two']), data: JSON.stringify(result('two')) },
     ]);
   });
 
   it('answers 204 to a resume of a stream whose responses were all sent (an EventSource stops reconnecting)', async () => {
     const { sessionId, streamId } = await storedStream([header([1]), notification('a'), result(1)]);
-    expect((await serve()(get({ 'last-event-id': `${streamId}.3` }), sessionId)).status).toBe(204);
+    expect((await serve()(get({ 'last-event-id': formatEventId(streamId, 3, [1]) }), sessionId)).status).toBe(204);
   });
 
-  it('waits a bounded time for a stream with nothing stored, then answers 204', async () => {
+  it('waits a bounded time for a stream with nothing stored, then answers the requests its id names with a stored JSON-RPC error; the next resume gets 204', async () => {
+    const sessionId = randomUUID();
+    const streamId = randomUUID();
     fixture.requests.reset();
+    const events = await readEvents(await serve()(get({ 'last-event-id': formatEventId(streamId, 2, [3, 'four']) }), sessionId));
+    expect(fixture.requests.byCommand.QueryCommand).toBeGreaterThan(1);
+    expect(events).toEqual([
+      { retry: '100' },
+      { id: formatEventId(streamId, 2, [3, 'four']), data: JSON.stringify({ jsonrpc: '2.0', id: 3, error: WRITER_GONE_ERROR }) },
+      { id: formatEventId(streamId, 3, [3, 'four']), data: JSON.stringify({ jsonrpc: '2.0', id: 'four', error: WRITER_GONE_ERROR }) },
+    ]);
+    // Stored as a writer would have: a header naming the requests (no instance ran them here), then the errors.
+    expect((await fixture.streams.readAfter(sessionId, streamId, 0)).map((m) => m.message)).toEqual([
+      { mcpSessions: 'stream', requestIds: [3, 'four'], at: expect.any(Number) },
+      { jsonrpc: '2.0', id: 3, error: WRITER_GONE_ERROR },
+      { jsonrpc: '2.0', id: 'four', error: WRITER_GONE_ERROR },
+    ]);
+    expect((await serve()(get({ 'last-event-id': formatEventId(streamId, 3, [3, 'four']) }), sessionId)).status).toBe(204);
+  });
+
+  it('answers 204 to a stream with nothing stored whose id names no requests (the plain `<streamId>.<seq>`)', async () => {
     const response = await serve()(get({ 'last-event-id': `${randomUUID()}.1` }), randomUUID());
     expect(response.status).toBe(204);
-    expect(fixture.requests.byCommand.QueryCommand).toBeGreaterThan(1);
+  });
+
+  it('resumes instead when the writer stores the stream while the resumer is about to answer for it', async () => {
+    const { sessionId, streamId } = await storedStream([]);
+    const streams = {
+      readAfter: fixture.streams.readAfter.bind(fixture.streams),
+      lastSeq: fixture.streams.lastSeq.bind(fixture.streams),
+      removeStream: fixture.streams.removeStream.bind(fixture.streams),
+      // The writer's header lands just before the resumer's.
+      append: async (...args: Parameters<typeof fixture.streams.append>) => {
+        await fixture.streams.append(sessionId, streamId, header([9]));
+        return fixture.streams.append(...args);
+      },
+    };
+    const events = await readEvents(await serve({ streams })(get({ 'last-event-id': formatEventId(streamId, 1, [9]) }), sessionId));
+    expect(events).toEqual([{ retry: '100' }]); // no error: the client reconnects and gets the writer's stream
+    expect((await fixture.streams.readAfter(sessionId, streamId, 0)).map((m) => m.seq)).toEqual([1, 2]);
   });
 
   it("ends a stream whose writer went silent with a stored JSON-RPC error for each pending request; the next resume gets 204", async () => {
     const { sessionId, streamId } = await storedStream([header([5, 6]), notification('a'), result(6)]);
-    const events = await readEvents(await serve()(get({ 'last-event-id': `${streamId}.2` }), sessionId));
+    const events = await readEvents(await serve()(get({ 'last-event-id': formatEventId(streamId, 2, [5, 6]) }), sessionId));
     expect(messagesOf(events)).toEqual([result(6), { jsonrpc: '2.0', id: 5, error: WRITER_GONE_ERROR }]);
-    expect(events.at(-1)?.id).toBe(`${streamId}.4`);
+    expect(events.at(-1)?.id).toBe(formatEventId(streamId, 4, [5, 6]));
     expect(await fixture.streams.lastSeq(sessionId, streamId)).toBe(4);
-    expect((await serve()(get({ 'last-event-id': `${streamId}.4` }), sessionId)).status).toBe(204);
+    expect((await serve()(get({ 'last-event-id': formatEventId(streamId, 4, [5, 6]) }), sessionId)).status).toBe(204);
   });
 
   it('tails the standalone stream from its newest message, with a priming event that gives the client a cursor', async () => {
@@ -239,7 +293,26 @@ describe('sessionStreamServer', () => {
 
   it('refuses what it cannot serve: no text/event-stream 406, an id not ours 400, a store that does not answer 503', async () => {
     expect((await serve()(get({ accept: 'application/json' }), randomUUID())).status).toBe(406);
-    for (const id of ['nonsense', `relay:${randomUUID()}.1`, `${randomUUID()}.-1`, `${randomUUID()}.x`]) {
+    const encoded = (text: string) => Buffer.from(text).toString('base64url');
+    const notOurs = [
+      'nonsense',
+      `relay:${randomUUID()}.1`,
+      `${randomUUID()}.-1`,
+      `${randomUUID()}.x`,
+      // Request ids that are not what formatEventId writes: none, too many, too long, not ids, not canonical, not base64url.
+      `${randomUUID()}..1`,
+      `${randomUUID()}.${encoded('[]')}.1`,
+      `${randomUUID()}.${encoded(JSON.stringify(Array.from({ length: 17 }, (_, i) => i)))}.1`,
+      `${randomUUID()}.${encoded(JSON.stringify(['x'.repeat(400)]))}.1`,
+      `${randomUUID()}.${encoded('[null]')}.1`,
+      `${randomUUID()}.${encoded('[{"id":1}]')}.1`,
+      `${randomUUID()}.${encoded('[ 1]')}.1`,
+      `${randomUUID()}.${encoded('[1]')}=.1`,
+      `${randomUUID()}.W1.1`,
+      `${randomUUID()}.Wzdd.Wzdd.1`,
+      `${STANDALONE_STREAM_ID}.Wzdd.1`,
+    ];
+    for (const id of notOurs) {
       expect((await serve()(get({ 'last-event-id': id }), randomUUID())).status).toBe(400);
     }
     const dead = streamsOn(table, { raw: createDynamoClient({ endpoint: DEAD_ENDPOINT, maxAttempts: 1 }) });

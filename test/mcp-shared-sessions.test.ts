@@ -152,7 +152,8 @@ describe('sharedSessionHandler: one session across stateless instances', () => {
     expect(client.logs).toEqual(['n1', 'n2', 'n3']);
     const resumes = client.sent.filter((s) => s.outgoing.lastEventId !== null);
     expect(resumes.map((s) => s.instance)).toEqual(['B']);
-    expect(resumes[0]?.outgoing.lastEventId).toMatch(/^[0-9a-f-]{36}\.2$/); // the header is seq 1, n1 seq 2
+    // `<stream>.<its request ids>.<seq>`: the header is seq 1, n1 seq 2.
+    expect(resumes[0]?.outgoing.lastEventId).toMatch(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]+\.2$/);
     void b;
   });
 

@@ -46,9 +46,10 @@ const isEmptyObject = (message: unknown): boolean =>
  * The SDK transport's `eventStore` for one POST of a session (one per request, like the transport).
  *
  * A POST's SSE stream costs nothing while its client stays attached: its events are kept in memory
- * under the ids they will have in the store (`<streamId>.<seq>`, seqs assigned here: one writer per
- * stream), and dropped if the stream completes attached. Once it detaches - the client went away,
- * or the server closed it for polling (`closeSSEStream`, SEP-1699) - `detach()` stores the buffer
+ * under the ids they will have in the store (`<streamId>.<requestIds>.<seq>`, seqs assigned here:
+ * one writer per stream; the request ids let a resumer answer them should this process die
+ * attached), and dropped if the stream completes attached. Once it detaches - the client went
+ * away, or the server closed it for polling (`closeSSEStream`, SEP-1699) - `detach()` stores the buffer
  * in order and every later event is written through, so any instance can resume the stream. Seq 1
  * is a header (StreamHeader) in place of the SDK's empty priming message; while the detached
  * stream's work runs, a heartbeat marker is appended every `heartbeatIntervalMs` with no other
@@ -117,7 +118,7 @@ export class SessionEventStore implements EventStore {
       );
       for (const { seq, message } of page) {
         after = seq;
-        if (!isStreamMarker(message)) await send(formatEventId(parsed.streamId, seq), message as JSONRPCMessage);
+        if (!isStreamMarker(message)) await send(formatEventId(parsed.streamId, seq, parsed.requestIds), message as JSONRPCMessage);
       }
       if (page.length === 0) return parsed.streamId;
     }
@@ -182,13 +183,13 @@ class StreamRecorder {
     const max = { events: this.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS, bytes: this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES };
     // A chatty stream must not hold unbounded memory: past the limit it is stored as it goes.
     if (this.buffer.length > max.events || this.bufferedBytes > max.bytes) void this.flush();
-    return formatEventId(this.streamId, seq);
+    return formatEventId(this.streamId, seq, this.options.requestIds);
   }
 
   private writeThrough(message: unknown): Promise<string> {
     const write = this.chain.then(() => this.store1(message));
     this.chain = write.catch(() => undefined);
-    return write.then((seq) => formatEventId(this.streamId, seq));
+    return write.then((seq) => formatEventId(this.streamId, seq, this.options.requestIds));
   }
 
   /** One append, counted: in flight, then as a sign of life for the heartbeat. */

@@ -9,7 +9,17 @@ import { jsonRpcError, type JsonRpcId } from '../json-rpc.js';
 import { PROTOCOL_VERSION_HEADER } from '../protocol-versions.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './session-event-store.js';
 import { SseStream } from './sse-stream.js';
-import { STANDALONE_STREAM_ID, asStreamHeader, formatEventId, isStreamMarker, parseEventId, requestKey, responseId } from './stream-events.js';
+import {
+  STANDALONE_STREAM_ID,
+  asStreamHeader,
+  formatEventId,
+  isStreamMarker,
+  parseEventId,
+  requestKey,
+  responseId,
+  type ParsedEventId,
+  type StreamHeader,
+} from './stream-events.js';
 import { Backoff, eitherSignal, sleep, storeCall } from './timing.js';
 
 /** Polls of a served stream: from this delay after progress, doubling to the maximum when idle. */
@@ -45,13 +55,15 @@ export const WRITER_GONE_ERROR = { code: -32603, message: 'The instance handling
 /**
  * Serves a session's GET requests from the session's streams, on any instance:
  *
- * - with `Last-Event-ID` of a POST stream (`<uuid>.<seq>`): replays the stored events after it,
- *   then polls for more until the response to each of the stream's requests was sent, and ends.
- *   A stream whose responses were all sent already gets 204 (an EventSource stops reconnecting);
- *   one with nothing stored yet is waited for (before answering) for the liveness timeout, then
- *   204. When nothing new - not even the writer's heartbeat - arrives for the liveness timeout,
- *   the writer is taken for gone: each pending request gets a JSON-RPC error (stored, so a later
- *   resume sees the stream complete), and the stream ends.
+ * - with `Last-Event-ID` of a POST stream (`<uuid>.<requestIds>.<seq>`): replays the stored events
+ *   after it, then polls for more until the response to each of the stream's requests was sent,
+ *   and ends. A stream whose responses were all sent already gets 204 (an EventSource stops
+ *   reconnecting). When nothing new - not even the writer's heartbeat - arrives for the liveness
+ *   timeout, the writer is taken for gone: each pending request gets a JSON-RPC error (stored, so
+ *   a later resume sees the stream complete), and the stream ends. A stream with nothing stored
+ *   yet is waited for (before answering) for the liveness timeout: still nothing, its writer died
+ *   before storing any of it (its client was attached), and the requests the id names get that
+ *   error likewise, after a header naming them; an id naming none (`<uuid>.<seq>`) gets 204.
  * - without `Last-Event-ID`, or with one of `_GET_stream`: the standalone stream, tailing the
  *   session's `_GET_stream` from its newest message (or the id's), with a priming event so the
  *   client always holds a cursor. Two such GETs of one session are both served (no instance
@@ -99,7 +111,7 @@ export function sessionStreamServer(options: SessionStreamServerOptions): (reque
     return sse.response;
   }
 
-  async function resumeRequestStream(request: Request, sessionId: string, streamId: string, cursor: number): Promise<Response> {
+  async function resumeRequestStream(request: Request, sessionId: string, { streamId, seq: cursor, requestIds }: ParsedEventId): Promise<Response> {
     const signal = eitherSignal(request.signal, options.signal);
     let stored: StreamMessage[];
     try {
@@ -114,9 +126,13 @@ export function sessionStreamServer(options: SessionStreamServerOptions): (reque
     } finally {
       signal.dispose();
     }
-    if (stored.length === 0) return new Response(null, { status: 204 });
+    if (stored.length === 0) {
+      return requestIds === undefined ? new Response(null, { status: 204 }) : neverStored(request, sessionId, streamId, requestIds, cursor);
+    }
 
     const header = asStreamHeader(stored[0]?.message);
+    // The writer's ids, in the ids of what is sent: the client's next Last-Event-ID names them too.
+    const ids = header?.requestIds ?? requestIds;
     const pending = new Map<string, JsonRpcId>((header?.requestIds ?? []).map((id) => [requestKey(id), id]));
     const take = (message: unknown) => {
       const id = responseId(message);
@@ -135,7 +151,7 @@ export function sessionStreamServer(options: SessionStreamServerOptions): (reque
           if (seq <= lastSeq) continue;
           lastSeq = seq;
           if (isStreamMarker(message)) continue;
-          sse.event(formatEventId(streamId, seq), message);
+          sse.event(formatEventId(streamId, seq, ids), message);
           take(message);
         }
       };
@@ -148,7 +164,9 @@ export function sessionStreamServer(options: SessionStreamServerOptions): (reque
       while (!complete() && !stop.aborted) {
         if (clock() - started >= maxStreamMs) return; // the client resumes from its last id
         if (clock() - progressAt >= livenessMs) {
-          if (header !== undefined) await writerGone(sse, sessionId, streamId, [...pending.values()], lastSeq, stop);
+          if (header === undefined) return;
+          logger.warn('resumed stream: its writer went silent; answering its requests with an error', { session: sessionTag(sessionId), requests: pending.size });
+          await writerGone(sse, sessionId, streamId, [...pending.values()], header.requestIds, lastSeq, stop);
           return;
         }
         await sleep(backoff.next(), stop);
@@ -164,19 +182,57 @@ export function sessionStreamServer(options: SessionStreamServerOptions): (reque
     });
   }
 
-  /** Stores (and sends) an error for each request whose writer went silent; sent even if it cannot be stored. */
-  async function writerGone(sse: SseStream, sessionId: string, streamId: string, ids: JsonRpcId[], lastSeq: number, stop: AbortSignal): Promise<void> {
-    logger.warn('resumed stream: its writer went silent; answering its requests with an error', { session: sessionTag(sessionId), requests: ids.length });
-    for (const id of ids) {
-      const message = { jsonrpc: '2.0', id, error: WRITER_GONE_ERROR };
+  /**
+   * Nothing of the stream was stored within the liveness timeout: its writer died with the client
+   * attached (it stores only once detached). The requests the client's event id names get the
+   * writer-gone error, stored after a header naming them (seq 1, the priming event's place), so a
+   * later resume finds the stream complete. A forged id can only make this session's own streams
+   * answer its own client, for at most EVENT_ID_REQUEST_IDS_MAX ids.
+   */
+  function neverStored(request: Request, sessionId: string, streamId: string, requestIds: JsonRpcId[], cursor: number): Response {
+    const sse = newSse();
+    if (options.retryIntervalMs !== undefined) sse.retry(options.retryIntervalMs);
+    return run(sse, request, sessionId, async (stop) => {
+      const ids = [...new Map(requestIds.map((id) => [requestKey(id), id])).values()];
+      const header: StreamHeader = { mcpSessions: 'stream', requestIds: ids, at: clock() };
       let seq: number | undefined;
       try {
-        seq = await storeCall('append', deadlineMs, stop, (signal) => streams.append(sessionId, streamId, message, { signal }));
+        seq = await storeCall('append', deadlineMs, stop, (signal) => streams.append(sessionId, streamId, header, { signal }));
       } catch (error) {
-        logger.warn('writer-gone error not stored', { session: sessionTag(sessionId), error: errorName(error) });
+        logger.warn('writer-gone header not stored', { session: sessionTag(sessionId), error: errorName(error) });
+      }
+      // Its writer stored the stream after all (it saw its client go only now): the client's
+      // reconnect resumes it; this header, past seq 1, is only a marker there.
+      if (seq !== undefined && seq !== 1) return;
+      logger.warn('resumed stream: nothing stored by its writer; answering its requests with an error', { session: sessionTag(sessionId), requests: ids.length });
+      // Errors without their header would read as a stream of unknown requests: then only sent.
+      await writerGone(sse, sessionId, streamId, ids, ids, cursor, stop, seq !== undefined);
+    });
+  }
+
+  /** Stores (and sends) an error for each request whose writer went silent; sent even if it cannot be stored. */
+  async function writerGone(
+    sse: SseStream,
+    sessionId: string,
+    streamId: string,
+    pending: JsonRpcId[],
+    streamIds: readonly JsonRpcId[],
+    lastSeq: number,
+    stop: AbortSignal,
+    store = true,
+  ): Promise<void> {
+    for (const id of pending) {
+      const message = { jsonrpc: '2.0', id, error: WRITER_GONE_ERROR };
+      let seq: number | undefined;
+      if (store) {
+        try {
+          seq = await storeCall('append', deadlineMs, stop, (signal) => streams.append(sessionId, streamId, message, { signal }));
+        } catch (error) {
+          logger.warn('writer-gone error not stored', { session: sessionTag(sessionId), error: errorName(error) });
+        }
       }
       // Unstored, it still needs an id: the last one sent keeps the client's cursor where it was.
-      sse.event(formatEventId(streamId, seq ?? lastSeq), message);
+      sse.event(formatEventId(streamId, seq ?? lastSeq, streamIds), message);
     }
   }
 
@@ -233,7 +289,7 @@ export function sessionStreamServer(options: SessionStreamServerOptions): (reque
       const parsed = parseEventId(lastEventId);
       if (parsed === undefined) return jsonRpcError(400, -32000, 'Bad Request: Last-Event-ID is not an event id of this server');
       if (parsed.streamId === STANDALONE_STREAM_ID) return await tailStandalone(request, sessionId, parsed.seq);
-      return await resumeRequestStream(request, sessionId, parsed.streamId, parsed.seq);
+      return await resumeRequestStream(request, sessionId, parsed);
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
         logger.warn('session streams unavailable', { session: sessionTag(sessionId), error: errorName(error.cause) });

@@ -1,4 +1,4 @@
-import type { JsonRpcId } from '../json-rpc.js';
+import { isJsonRpcId, parseJson, type JsonRpcId } from '../json-rpc.js';
 
 /**
  * What the SDK-bound layer stores in a session's streams besides JSON-RPC messages, and how SSE
@@ -23,20 +23,61 @@ export const isRelayId = (id: unknown): id is string => typeof id === 'string' &
 /** A POST's SSE stream (the SDK names them with randomUUID) or the standalone stream. */
 export const isServedStreamId = (streamId: string): boolean => streamId === STANDALONE_STREAM_ID || UUID.test(streamId);
 
-/**
- * SSE event ids are `<streamId>.<seq>`: stream ids are UUIDs or `_GET_stream` (no dots), and the
- * sequence number is the event's place in the stored stream, so any instance can resume from it.
- */
-export const formatEventId = (streamId: string, seq: number): string => `${streamId}.${seq}`;
+/** At most this many request ids ride in a POST stream's event ids (a batch's; one, nearly always)... */
+export const EVENT_ID_REQUEST_IDS_MAX = 16;
+/** ...in at most this many characters: the client sends the id back as a header, and a forged one costs a write per id. */
+export const EVENT_ID_REQUEST_IDS_MAX_CHARS = 512;
 
-/** The stream and sequence number of an event id we issued; undefined for anything else. */
-export function parseEventId(eventId: string): { streamId: string; seq: number } | undefined {
-  const dot = eventId.lastIndexOf('.');
-  if (dot <= 0) return undefined;
-  const streamId = eventId.slice(0, dot);
-  const digits = eventId.slice(dot + 1);
+const ENCODED = /^[A-Za-z0-9_-]+$/;
+
+/** base64url of the ids' JSON, or undefined when there are none or too many to carry. */
+function encodeRequestIds(ids: readonly JsonRpcId[] | undefined): string | undefined {
+  if (ids === undefined || ids.length === 0 || ids.length > EVENT_ID_REQUEST_IDS_MAX) return undefined;
+  const encoded = Buffer.from(JSON.stringify(ids)).toString('base64url');
+  return encoded.length <= EVENT_ID_REQUEST_IDS_MAX_CHARS ? encoded : undefined;
+}
+
+function decodeRequestIds(encoded: string): JsonRpcId[] | undefined {
+  if (encoded.length > EVENT_ID_REQUEST_IDS_MAX_CHARS || !ENCODED.test(encoded)) return undefined;
+  const parsed = parseJson(Buffer.from(encoded, 'base64url').toString('utf8'));
+  if (!parsed.ok || !Array.isArray(parsed.value) || !parsed.value.every(isJsonRpcId)) return undefined;
+  const ids: JsonRpcId[] = parsed.value;
+  // Only the one spelling formatEventId writes: no other text names the same stream and ids.
+  return encodeRequestIds(ids) === encoded ? ids : undefined;
+}
+
+/**
+ * SSE event ids are `<streamId>.<seq>`, and `<streamId>.<requestIds>.<seq>` for a POST stream:
+ * stream ids are UUIDs or `_GET_stream` (no dots), `requestIds` the base64url of the JSON array of
+ * the POST's JSON-RPC request ids (no dots either), and the sequence number is the event's place in
+ * the stored stream, so any instance can resume from it. The ids let a resumer that finds nothing
+ * stored (the writer died with its client attached, before storing anything) answer the requests
+ * with an error instead of leaving the client to its timeout. Ids that do not fit the bounds are
+ * left out (the plain form), as for the standalone stream.
+ */
+export function formatEventId(streamId: string, seq: number, requestIds?: readonly JsonRpcId[]): string {
+  const encoded = streamId === STANDALONE_STREAM_ID ? undefined : encodeRequestIds(requestIds);
+  return encoded === undefined ? `${streamId}.${seq}` : `${streamId}.${encoded}.${seq}`;
+}
+
+export interface ParsedEventId {
+  streamId: string;
+  seq: number;
+  /** The POST's request ids, when the id carries them. */
+  requestIds?: JsonRpcId[];
+}
+
+/** The stream, sequence number and request ids of an event id we issued; undefined for anything else. */
+export function parseEventId(eventId: string): ParsedEventId | undefined {
+  const parts = eventId.split('.');
+  if (parts.length !== 2 && parts.length !== 3) return undefined;
+  const streamId = parts[0] ?? '';
+  const digits = parts.at(-1) ?? '';
   if (!/^(0|[1-9][0-9]{0,11})$/.test(digits) || !isServedStreamId(streamId)) return undefined;
-  return { streamId, seq: Number(digits) };
+  const seq = Number(digits);
+  if (parts.length === 2) return { streamId, seq };
+  const requestIds = streamId === STANDALONE_STREAM_ID ? undefined : decodeRequestIds(parts[1] ?? '');
+  return requestIds === undefined ? undefined : { streamId, seq, requestIds };
 }
 
 /**
