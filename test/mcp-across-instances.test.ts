@@ -45,8 +45,10 @@ const textOf = (result: unknown): string => {
   const first = content[0];
   return isJson(first) && typeof first.text === 'string' ? first.text : '';
 };
-/** `<streamId>.<seq>` -> its stream. */
-const streamOf = (eventId: string | undefined): string => (eventId === undefined ? '' : eventId.slice(0, eventId.lastIndexOf('.')));
+/** A POST stream's event id: `<streamId>.<base64url of its request ids' JSON>.<seq>`. */
+const eventIdOf = (streamId: string, requestIds: unknown[], seq: number): string => `${streamId}.${Buffer.from(JSON.stringify(requestIds)).toString('base64url')}.${seq}`;
+/** An event id -> its stream (as stored). */
+const streamOf = (eventId: string | undefined): string => eventId?.split('.')[0] ?? '';
 const sessionOf = (recorded: RecordedExchange): unknown => recorded.exchange.headers['mcp-session-id'];
 
 /** A resumption: a GET naming the last event of a POST's stream (the standalone stream's are `_GET_stream.<seq>`). */
@@ -91,6 +93,8 @@ describe('one MCP session across example processes behind a round-robin proxy', 
   let b: ExampleProcess;
   /** The instance the second crash test kills (A is gone by then). */
   let c: ExampleProcess;
+  /** The instance the third crash test kills (A and C are gone by then). */
+  let d: ExampleProcess;
   /** A and B. */
   let pair: Balanced;
   const open: TestClient[] = [];
@@ -108,7 +112,7 @@ describe('one MCP session across example processes behind a round-robin proxy', 
 
   beforeAll(async () => {
     service = await startSessionService('across', conditions);
-    [a, b, c] = await Promise.all([launchExample('A', service.url), launchExample('B', service.url), launchExample('C', service.url)]);
+    [a, b, c, d] = await Promise.all([launchExample('A', service.url), launchExample('B', service.url), launchExample('C', service.url), launchExample('D', service.url)]);
     pair = await balance([a, b]);
   });
 
@@ -118,7 +122,7 @@ describe('one MCP session across example processes behind a round-robin proxy', 
 
   afterAll(async () => {
     await Promise.all(proxies.map((proxy) => proxy.close()));
-    await Promise.all([a, b, c].map((instance) => instance?.stop()));
+    await Promise.all([a, b, c, d].map((instance) => instance?.stop()));
     await service?.close();
   });
 
@@ -298,10 +302,10 @@ describe('one MCP session across example processes behind a round-robin proxy', 
     const stream = streamOf(call.eventIds[0]);
     const resumes = pair.recorder.exchanges.filter((r) => r.lastEventId !== undefined && streamOf(r.lastEventId) === stream);
     expect(call).toMatchObject({ instance: 'A', complete: true, events: [] }); // closed with only its priming event
-    expect(resumes.map((r) => [r.instance, r.lastEventId])).toEqual([['B', `${stream}.1`]]);
+    expect(resumes.map((r) => [r.instance, r.lastEventId])).toEqual([['B', eventIdOf(stream, [requestIdOf(call)], 1)]]);
     expect(resumes[0]?.events.map((e) => e.message)).toEqual([expect.objectContaining({ id: requestIdOf(call), result: expect.anything() })]);
     // Each stored event reached the client once, in order; A wrote them (the header names it).
-    expect(seen).toEqual([`${stream}.1`, `${stream}.2`]);
+    expect(seen).toEqual([1, 2].map((seq) => eventIdOf(stream, [requestIdOf(call)], seq)));
     expect(storedIn(client.sessionId, stream).map((s) => s.seq)).toEqual([1, 2]);
     expect(storedIn(client.sessionId, stream)[0]?.message).toMatchObject({ mcpSessions: 'stream', instance: 'A', requestIds: [requestIdOf(call)] });
     await client.transport.terminateSession();
@@ -335,7 +339,7 @@ describe('one MCP session across example processes behind a round-robin proxy', 
     expect(stored.slice(1).map((s) => (methodOf(s.message) === 'notifications/progress' ? (s.message as { params: { progress: number } }).params.progress : 'result'))).toEqual([0, 50, 100, 'result']);
     // The client saw every stored event exactly once: up to the cut from A, the rest from B, which
     // sent exactly what came after the client's Last-Event-ID.
-    expect(seen).toEqual(stored.map((s) => `${stream}.${s.seq}`));
+    expect(seen).toEqual(stored.map((s) => eventIdOf(stream, [requestIdOf(call)], s.seq)));
     const cutAt = seen.indexOf(resumes[0]?.lastEventId ?? '');
     expect(cutAt).toBeGreaterThanOrEqual(1); // at least the priming event and the first progress came from A
     expect(call.eventIds.slice(0, cutAt + 1)).toEqual(seen.slice(0, cutAt + 1));
@@ -364,7 +368,7 @@ describe('one MCP session across example processes behind a round-robin proxy', 
       const resumes = pair.recorder.exchanges.filter((r) => r.lastEventId !== undefined && streamOf(r.lastEventId) === result.streamId);
       expect(resumes.map((r) => [r.instance, r.status])).toEqual([['B', 200]]);
       expect(resumes[0]?.events.map((e) => e.message)).toEqual([result.message]);
-      expect(seen).toEqual([`${result.streamId}.1`, `${result.streamId}.${result.seq}`]);
+      expect(seen).toEqual([1, result.seq].map((seq) => eventIdOf(result.streamId, [requestIdOf(request)], seq)));
       expect(storedIn(client.sessionId, result.streamId)[0]?.message).toMatchObject({ instance: 'A' });
     });
 
@@ -405,7 +409,7 @@ describe('one MCP session across example processes behind a round-robin proxy', 
       expect(error).toBeInstanceOf(McpError);
       expect(error).toMatchObject({ code: WRITER_GONE.code, message: expect.stringContaining(WRITER_GONE.message) });
       const resume = survivors.recorder.exchanges.find((r) => r.lastEventId !== undefined && streamOf(r.lastEventId) === stream);
-      expect(resume).toMatchObject({ instance: 'B', status: 200, lastEventId: `${stream}.2` });
+      expect(resume).toMatchObject({ instance: 'B', status: 200, lastEventId: eventIdOf(stream, [requestIdOf(request)], 2) });
       expect(resume?.events.map((e) => e.message)).toEqual([{ jsonrpc: '2.0', id: requestIdOf(request), error: WRITER_GONE }]);
       // Stored by B too, so a later resume finds the stream complete.
       expect(storedIn(client.sessionId, stream).map((s) => s.message)).toEqual([
@@ -417,9 +421,53 @@ describe('one MCP session across example processes behind a round-robin proxy', 
       never.open();
     });
 
-    // Killed while its client is still attached, the instance has stored nothing of the stream (it is
-    // stored only once it detaches), so the resumer finds no header naming the request: it waits out
-    // the liveness timeout and answers 204, and the SDK client waits for its own request timeout (60 s).
-    it.todo('with the client still attached (nothing stored yet): the reconnect ends in a JSON-RPC error, not the client timeout');
+    it('with the client still attached (nothing stored yet): the reconnect ends in a JSON-RPC error, not the client timeout', async () => {
+      // A and C are gone: B and D now, the client's standalone GET on B, the tool on D.
+      const survivors = await balance([b, d]);
+      const asked = new Gate();
+      const never = new Gate();
+      const client = await connect(survivors, 0, {
+        elicit: async () => {
+          asked.open();
+          await never.opened;
+          return { action: 'decline' };
+        },
+      });
+      const seen: string[] = [];
+      const reconnect = client.holdNext(isResume);
+      await turnTo(survivors, client, 1);
+      const call = client.client.callTool({ name: 'test_elicitation', arguments: { message: 'Anyone?' } }, undefined, { onresumptiontoken: (id) => seen.push(id) });
+      const failure = call.then(
+        () => new Error('the call succeeded'),
+        (error: unknown) => error,
+      );
+      // The tool on D waits for the client's answer, which the client holds back; still attached, D crashes.
+      await asked.opened;
+      const request = carrying(survivors, client, 'tools/call', 'test_elicitation');
+      expect(request.instance).toBe('D');
+      await d.kill();
+      await reconnect.reached;
+      // D kept the stream in memory while its client was attached: nothing of it was stored.
+      const stream = streamOf(request.eventIds[0]);
+      expect(storedIn(client.sessionId, stream)).toEqual([]);
+      // The priming event and the elicitation: their ids name the stream's request, for whoever resumes it.
+      expect(seen).toEqual([1, 2].map((seq) => eventIdOf(stream, [requestIdOf(request)], seq)));
+      reconnect.release();
+
+      // B finds nothing stored for the liveness timeout, and answers the request the id names with an error.
+      const error = await within(WRITER_GONE_WITHIN_MS, 'the call on the instance that crashed attached', failure);
+      expect(error).toBeInstanceOf(McpError);
+      expect(error).toMatchObject({ code: WRITER_GONE.code, message: expect.stringContaining(WRITER_GONE.message) });
+      const resumes = survivors.recorder.exchanges.filter((r) => r.lastEventId !== undefined && streamOf(r.lastEventId) === stream);
+      expect(resumes.map((r) => [r.instance, r.status, r.lastEventId])).toEqual([['B', 200, eventIdOf(stream, [requestIdOf(request)], 2)]]);
+      expect(resumes[0]?.events.map((e) => e.message)).toEqual([{ jsonrpc: '2.0', id: requestIdOf(request), error: WRITER_GONE }]);
+      // Stored by B, after a header naming the request (no instance ran it there), so a later resume finds the stream complete.
+      expect(storedIn(client.sessionId, stream).map((s) => s.message)).toEqual([
+        { mcpSessions: 'stream', requestIds: [requestIdOf(request)], at: expect.any(Number) },
+        { jsonrpc: '2.0', id: requestIdOf(request), error: WRITER_GONE },
+      ]);
+      await client.client.close();
+      never.open();
+    });
   });
 });
