@@ -10,3 +10,5 @@ export { DEFAULT_ALLOWED_HOSTS, hostValidator, hostRefusedResponse } from './hos
 export type { HostRefusal, HostValidationOptions } from './host-validation.js';
 export { toNodeListener } from './node-adapter.js';
 export { withDeadline } from './store-deadline.js';
+// 2026-07-28 request state (SEP-2322): signed, caller-bound, expiring tokens under rotating keys.
+export * from './request-state/index.js';
