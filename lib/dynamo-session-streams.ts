@@ -4,19 +4,18 @@ import { epochSeconds, type Clock } from './clock.js';
 import { DEADLINE_BUDGET, deadlineSignal, untilAborted } from './deadline-budget.js';
 import { StoreUnavailableError, errorName } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
-import { isSessionId, sessionTag } from './session-id.js';
+import { sessionTag } from './session-id.js';
 import type { CallOptions } from './session-store.js';
 import {
   DEFAULT_STREAM_RETENTION_SECONDS,
   InvalidStreamInputError,
-  STREAM_ID_PATTERN,
-  STREAM_MESSAGE_MAX_BYTES,
   STREAM_READ_MAX,
   STREAM_SEQ_MAX,
-  isStreamId,
   type ReadOptions,
   type SessionStreams,
   type StreamMessage,
+  streamMessageText,
+  validateStreamIds,
 } from './session-streams.js';
 import { streamsTable } from './table-schema.js';
 
@@ -90,25 +89,6 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   return untilAborted(new Promise<void>((resolve) => setTimeout(resolve, ms).unref()), signal);
 }
 
-function validateIds(sessionId: string, streamId: string): void {
-  if (!isSessionId(sessionId)) throw new InvalidStreamInputError('invalid_session_id', 'the session id is not one this library mints');
-  if (!isStreamId(streamId)) throw new InvalidStreamInputError('invalid_stream_id', `a stream id must match ${String(STREAM_ID_PATTERN)}`);
-}
-
-/** The message as the JSON text stored, or InvalidStreamInputError. */
-function messageText(message: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(message) as string | undefined;
-  } catch {
-    text = undefined; // cycles and BigInts
-  }
-  if (text === undefined) throw new InvalidStreamInputError('invalid_message', 'a stream message must be a JSON value');
-  if (Buffer.byteLength(text) > STREAM_MESSAGE_MAX_BYTES) {
-    throw new InvalidStreamInputError('message_too_large', `a stream message must serialize to at most ${STREAM_MESSAGE_MAX_BYTES} bytes`);
-  }
-  return text;
-}
 
 /**
  * SessionStreams over one DynamoDB table, one item per message. An append is one conditional
@@ -135,8 +115,8 @@ export class DynamoSessionStreams implements SessionStreams {
 
   append(sessionId: string, streamId: string, message: unknown, options: CallOptions = {}): Promise<number> {
     try {
-      validateIds(sessionId, streamId);
-      const text = messageText(message);
+      validateStreamIds(sessionId, streamId);
+      const text = streamMessageText(message);
       return this.withDeadline(options.signal, (signal) => this.inOrder('append', sessionId, streamId, signal, () => this.appendNow(sessionId, streamId, text, signal)));
     } catch (error) {
       return Promise.reject(error as Error);
@@ -144,7 +124,7 @@ export class DynamoSessionStreams implements SessionStreams {
   }
 
   async readAfter(sessionId: string, streamId: string, afterSeq: number, options: ReadOptions = {}): Promise<StreamMessage[]> {
-    validateIds(sessionId, streamId);
+    validateStreamIds(sessionId, streamId);
     if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new InvalidStreamInputError('invalid_seq', 'afterSeq must be an integer >= 0');
     const limit = options.limit ?? STREAM_READ_MAX;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidStreamInputError('invalid_limit', 'limit must be an integer >= 1');
@@ -178,13 +158,13 @@ export class DynamoSessionStreams implements SessionStreams {
   }
 
   async lastSeq(sessionId: string, streamId: string, options: CallOptions = {}): Promise<number> {
-    validateIds(sessionId, streamId);
+    validateStreamIds(sessionId, streamId);
     return this.withDeadline(options.signal, (signal) => this.newest(sessionId, streamId, 'lastSeq', signal));
   }
 
   removeStream(sessionId: string, streamId: string, options: CallOptions = {}): Promise<void> {
     try {
-      validateIds(sessionId, streamId);
+      validateStreamIds(sessionId, streamId);
       return this.withDeadline(options.signal, (signal) => this.inOrder('removeStream', sessionId, streamId, signal, () => this.removeNow(sessionId, streamId, signal)));
     } catch (error) {
       return Promise.reject(error as Error);

@@ -4,19 +4,17 @@ import { SessionApi, SessionServiceError, type ApiResponse, type SessionClientOp
 import { MESSAGES_PAGE_MAX_BYTES, routeKey, routes, streamIdSegment } from './routes.js';
 import { serviceMessage } from './session-client.js';
 import { appendedSeqFrom, errorCodeOf, lastSeqFrom, messagesFrom } from './session-client-response.js';
-import { isSessionId } from './session-id.js';
 import type { CallOptions } from './session-store.js';
 import {
   InvalidStreamInputError,
-  STREAM_ID_PATTERN,
-  STREAM_MESSAGE_MAX_BYTES,
   STREAM_READ_MAX,
   STREAM_SEQ_MAX,
-  isStreamId,
   type ReadOptions,
   type SessionStreams,
   type StreamInputProblem,
   type StreamMessage,
+  streamMessageText,
+  validateStreamIds,
 } from './session-streams.js';
 
 /**
@@ -48,8 +46,8 @@ export class SessionStreamsClient implements SessionStreams {
 
   append(sessionId: string, streamId: string, message: unknown, options: CallOptions = {}): Promise<number> {
     try {
-      validateIds(sessionId, streamId);
-      const body = `{"message":${messageText(message)}}`;
+      validateStreamIds(sessionId, streamId);
+      const body = `{"message":${streamMessageText(message)}}`;
       return this.inOrder(sessionId, streamId, options.signal, () => this.send(sessionId, streamId, body, options.signal));
     } catch (error) {
       return Promise.reject(error as Error);
@@ -64,7 +62,7 @@ export class SessionStreamsClient implements SessionStreams {
    * is several: pass a signal to bound the whole read.
    */
   async readAfter(sessionId: string, streamId: string, afterSeq: number, options: ReadOptions = {}): Promise<StreamMessage[]> {
-    validateIds(sessionId, streamId);
+    validateStreamIds(sessionId, streamId);
     if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new InvalidStreamInputError('invalid_seq', 'afterSeq must be an integer >= 0');
     const limit = options.limit ?? STREAM_READ_MAX;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidStreamInputError('invalid_limit', 'limit must be an integer >= 1');
@@ -82,7 +80,7 @@ export class SessionStreamsClient implements SessionStreams {
   }
 
   async lastSeq(sessionId: string, streamId: string, options: CallOptions = {}): Promise<number> {
-    validateIds(sessionId, streamId);
+    validateStreamIds(sessionId, streamId);
     const { target, response } = await this.api.request({ route: routes.lastSeq, parameters: streamParameters(sessionId, streamId) }, options.signal);
     const seq = response.status === 200 ? lastSeqFrom(response.body) : undefined;
     if (seq === undefined) throw this.refused(target, response);
@@ -90,7 +88,7 @@ export class SessionStreamsClient implements SessionStreams {
   }
 
   async removeStream(sessionId: string, streamId: string, options: CallOptions = {}): Promise<void> {
-    validateIds(sessionId, streamId);
+    validateStreamIds(sessionId, streamId);
     const { target, response } = await this.api.request({ route: routes.removeStream, parameters: streamParameters(sessionId, streamId) }, options.signal);
     if (response.status !== 204) throw this.refused(target, response);
   }
@@ -158,22 +156,3 @@ const STREAM_INPUT_PROBLEMS: readonly StreamInputProblem[] = ['invalid_session_i
 
 const streamParameters = (sessionId: string, streamId: string): Record<string, string> => ({ sessionId, streamId: streamIdSegment(streamId) });
 
-function validateIds(sessionId: string, streamId: string): void {
-  if (!isSessionId(sessionId)) throw new InvalidStreamInputError('invalid_session_id', 'the session id is not one this library mints');
-  if (!isStreamId(streamId)) throw new InvalidStreamInputError('invalid_stream_id', `a stream id must match ${String(STREAM_ID_PATTERN)}`);
-}
-
-/** The message as the JSON text sent (and stored), or InvalidStreamInputError, as the store checks it. */
-function messageText(message: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(message) as string | undefined;
-  } catch {
-    text = undefined; // cycles and BigInts
-  }
-  if (text === undefined) throw new InvalidStreamInputError('invalid_message', 'a stream message must be a JSON value');
-  if (Buffer.byteLength(text) > STREAM_MESSAGE_MAX_BYTES) {
-    throw new InvalidStreamInputError('message_too_large', `a stream message must serialize to at most ${STREAM_MESSAGE_MAX_BYTES} bytes`);
-  }
-  return text;
-}

@@ -1,3 +1,4 @@
+import { isSessionId } from './session-id.js';
 import type { CallOptions } from './session-store.js';
 
 /**
@@ -61,4 +62,25 @@ export class InvalidStreamInputError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Refuses ids no store could hold, before any request (InvalidStreamInputError). */
+export function validateStreamIds(sessionId: string, streamId: string): void {
+  if (!isSessionId(sessionId)) throw new InvalidStreamInputError('invalid_session_id', 'the session id is not one this library mints');
+  if (!isStreamId(streamId)) throw new InvalidStreamInputError('invalid_stream_id', `a stream id must match ${String(STREAM_ID_PATTERN)}`);
+}
+
+/** The message as the JSON text stored (and sent over the API), or InvalidStreamInputError. */
+export function streamMessageText(message: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(message) as string | undefined;
+  } catch {
+    text = undefined; // cycles and BigInts
+  }
+  if (text === undefined) throw new InvalidStreamInputError('invalid_message', 'a stream message must be a JSON value');
+  if (Buffer.byteLength(text) > STREAM_MESSAGE_MAX_BYTES) {
+    throw new InvalidStreamInputError('message_too_large', `a stream message must serialize to at most ${STREAM_MESSAGE_MAX_BYTES} bytes`);
+  }
+  return text;
 }
