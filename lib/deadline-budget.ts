@@ -89,3 +89,21 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
     );
   });
 }
+
+/**
+ * Waits `ms`, or less if the signal aborts first (never rejects: the caller checks the signal).
+ * `unref`: a wait that alone should not keep the process alive (background polls).
+ */
+export function sleepUnlessAborted(ms: number, signal?: AbortSignal, options: { unref?: boolean } = {}): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (options.unref) timer.unref();
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

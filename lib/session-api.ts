@@ -8,7 +8,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { DEADLINE_BUDGET, deadlineSignal, untilAborted } from './deadline-budget.js';
+import { DEADLINE_BUDGET, deadlineSignal, sleepUnlessAborted, untilAborted } from './deadline-budget.js';
 import { StoreUnavailableError } from './errors.js';
 import { OWNER_HEADER, pathFor, routeKey, type Route } from './routes.js';
 import { MAX_RESPONSE_BYTES, errorCodeOf, isClockSkewRejection, parseRetryAfter, readBoundedJson } from './session-client-response.js';
@@ -320,16 +320,3 @@ function signingRegion(explicit: string | undefined, baseUrl: URL, client: strin
   }
   return region;
 }
-
-/** Waits `ms`, or less if the signal aborts first (the call loop then stops). */
-const sleepUnlessAborted = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });

@@ -1,17 +1,7 @@
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects: the caller checks the signal). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    timer.unref(); // a poll alone never keeps a process alive
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+import { sleepUnlessAborted } from '../../deadline-budget.js';
+
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects); a poll alone never keeps a process alive. */
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> => sleepUnlessAborted(ms, signal, { unref: true });
 
 /** Polling delays: from `min`, doubling to `max`; `reset` after progress. */
 export class Backoff {
