@@ -24,6 +24,9 @@ import { sessionGate, toNodeListener } from '../../lib/mcp/index.js';
 import { sharedSessionHandler, type SharedSessionHandlerOptions } from '../../lib/mcp/sdk/index.js';
 import { ensureSessionTable, ensureStreamsTable } from '../../scripts/local/ensure-table.js';
 import { countRequests, type RequestCounts } from '../../scripts/local/request-counter.js';
+import { Latches } from '../../scripts/local/latches.js';
+
+export { Latches };
 
 /** Generous timeouts: on 2 busy cores a slow DynamoDB Local answer must not fail a count. */
 const LENIENT = { connectionTimeoutMs: 10_000, requestTimeoutMs: 30_000 } as const;
@@ -41,34 +44,6 @@ export async function createMcpTables(endpoint: string, prefix: string): Promise
   await Promise.all([ensureSessionTable(raw, tables.sessions, { ttl: false }), ensureStreamsTable(raw, tables.streams, { ttl: false })]);
   raw.destroy();
   return tables;
-}
-
-/** Opened by the bench to let a tool that waits finish. */
-export class Latches {
-  private readonly latches = new Map<string, { promise: Promise<void>; open: () => void }>();
-
-  private get(name: string) {
-    let latch = this.latches.get(name);
-    if (latch === undefined) {
-      let open = () => undefined as void;
-      const promise = new Promise<void>((resolve) => (open = resolve));
-      latch = { promise, open };
-      this.latches.set(name, latch);
-    }
-    return latch;
-  }
-
-  wait(name: string, signal: AbortSignal): Promise<void> {
-    const { promise } = this.get(name);
-    return new Promise((resolve) => {
-      void promise.then(resolve);
-      signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-  }
-
-  open(name: string): void {
-    this.get(name).open();
-  }
 }
 
 /** Tools: echo, ask (elicitation), progress (detaches, then N progress notifications), hang (detaches, waits on a latch). */

@@ -23,37 +23,9 @@ import { z } from 'zod';
 import { sessionGate, toNodeListener } from '../../lib/mcp/index.js';
 import { sharedSessionHandler, type SharedSessionHandler, type SharedSessionHandlerOptions } from '../../lib/mcp/sdk/index.js';
 import { createStreamsTestTable, createTestTable, storeOn, streamsOn, type StoreFixture, type StreamsFixture, type TestTable } from './dynamo.js';
+import { Latches } from '../../scripts/local/latches.js';
 
-/** Test-controlled waits inside tools: a tool waits on a named latch until the test opens it. */
-export class Latches {
-  private readonly latches = new Map<string, { promise: Promise<void>; open: () => void }>();
-
-  private get(name: string) {
-    let latch = this.latches.get(name);
-    if (latch === undefined) {
-      let open = () => undefined as void;
-      const promise = new Promise<void>((resolve) => (open = resolve));
-      latch = { promise, open };
-      this.latches.set(name, latch);
-    }
-    return latch;
-  }
-
-  wait(name: string, signal: AbortSignal): Promise<void> {
-    const { promise } = this.get(name);
-    return new Promise((resolve) => {
-      void promise.then(resolve);
-      signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-  }
-
-  open(name: string): void {
-    this.get(name).open();
-  }
-
-  /** What tools noted (e.g. `aborted:<latch>`), in order. */
-  readonly notes: string[] = [];
-}
+export { Latches };
 
 /** Tools: echo, ask (elicitation), log (one message per level), touch (resources/updated), slow and hang (closeSSEStream). */
 export function buildTestServer(instance: string, latches: Latches): McpServer {
